@@ -1,0 +1,90 @@
+"""Staff tools: rooms with their members, and messages."""
+
+from django.contrib import admin
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from .models import Membership, Message, Room
+
+
+def _count_of(queryset):
+    """Return a subquery counting the rows of `queryset` that belong to the outer room."""
+    counted = (
+        queryset.filter(room=OuterRef("pk"))
+        .order_by()
+        .values("room")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "banned", "joined_at", "last_read_rev"]
+    readonly_fields = ["joined_at", "last_read_rev"]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "is_private",
+        "is_archived",
+        "member_count",
+        "message_count",
+        "last_activity_at",
+    ]
+    list_filter = ["is_private", "is_archived", "created_at", "last_activity_at"]
+    search_fields = ["name", "slug", "topic"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["rev", "created_by", "created_at", "last_activity_at"]
+    date_hierarchy = "created_at"
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        # Correlated subqueries, not joins: joining both members and messages would
+        # multiply the rows before counting.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _member_count=_count_of(Membership.objects.filter(banned=False)),
+                _message_count=_count_of(Message.objects.filter(deleted_at__isnull=True)),
+            )
+        )
+
+    @admin.display(description="members", ordering="_member_count")
+    def member_count(self, room):
+        return room._member_count
+
+    @admin.display(description="messages", ordering="_message_count")
+    def message_count(self, room):
+        return room._message_count
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "room", "author", "short_body", "created_at", "edited_at", "deleted_at"]
+    list_filter = ["room", "created_at", "deleted_at"]
+    search_fields = ["body", "author__username", "room__name", "room__slug"]
+    list_select_related = ["room", "author"]
+    readonly_fields = ["room", "author", "client_id", "rev", "created_at", "edited_at"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description="body")
+    def short_body(self, message):
+        return message.body if len(message.body) <= 80 else f"{message.body[:79]}…"
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "room", "role", "banned", "joined_at"]
+    list_filter = ["role", "banned", "room"]
+    search_fields = ["user__username", "room__name", "room__slug"]
+    list_select_related = ["user", "room"]
+    autocomplete_fields = ["user", "room"]

@@ -1,0 +1,280 @@
+"""The room WebSocket: thin glue between frames and the services and selectors."""
+
+import logging
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import protocol, selectors, services
+from .models import Room
+from .presence import get_presence
+from .protocol import (
+    BAD_FRAME,
+    MALFORMED_CODES,
+    SERVER_ERROR,
+    DeleteCommand,
+    EditCommand,
+    HistoryCommand,
+    PingCommand,
+    ProtocolError,
+    SendCommand,
+    SyncCommand,
+    TypingCommand,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _room_open(*, slug: str, user) -> Room | int:
+    """Return the room the user may enter, or the close code that refuses them."""
+    room = Room.objects.filter(slug=slug).first()
+    if room is None:
+        return protocol.CLOSE_NOT_FOUND
+    if not services.room_enter(room=room, user=user):
+        return protocol.CLOSE_FORBIDDEN
+    return room
+
+
+def _room_rev(room_id: int) -> int:
+    return Room.objects.filter(pk=room_id).values_list("rev", flat=True).get()
+
+
+def _parse_since(query_string: bytes) -> int | None:
+    values = parse_qs(query_string.decode("latin-1")).get("since")
+    if not values:
+        return None
+    value = values[-1]
+    if not value.isascii() or not value.isdigit() or len(value) > 16:
+        raise ProtocolError(BAD_FRAME, "'since' must be a non-negative integer.")
+    return int(value)
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    """One socket in one room (PROTOCOL.md)."""
+
+    room: Room | None = None
+    group: str | None = None
+
+    async def connect(self):
+        """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
+        await self.accept()
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.bad_frames = deque()
+        self.typing_passed_at = 0.0
+        try:
+            since = _parse_since(self.scope.get("query_string", b""))
+        except ProtocolError as error:
+            await self.send_error(error)
+            since = None
+        try:
+            room = await database_sync_to_async(_room_open)(
+                slug=self.scope["url_route"]["kwargs"]["slug"], user=user
+            )
+        except Exception:
+            logger.warning("Could not open a room socket.", exc_info=True)
+            await self.close(1011)
+            return
+        if isinstance(room, int):
+            await self.close(room)
+            return
+        await self.admit(room, since)
+
+    async def admit(self, room: Room, since: int | None):
+        """Join the room's group first, then greet, then catch up (PROTOCOL.md, "Opening")."""
+        self.room = room
+        self.group = protocol.room_group_name(room.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        first, online = await get_presence().join(
+            room_id=room.pk,
+            user_id=self.user.pk,
+            username=self.user.username,
+            channel_name=self.channel_name,
+        )
+        rev = await database_sync_to_async(_room_rev)(room.pk)
+        await self.send_frame(
+            {
+                "type": "hello",
+                "protocol": protocol.PROTOCOL_VERSION,
+                "room": protocol.room_data(room),
+                "me": {
+                    "id": self.user.pk,
+                    "username": self.user.username,
+                    "staff": self.user.is_staff,
+                },
+                "online": online,
+                "rev": rev,
+                "limits": protocol.limits_data(),
+            }
+        )
+        if first:
+            await self.broadcast_presence("online", online)
+        if since is not None:
+            await self.on_sync(SyncCommand(since=since))
+
+    async def disconnect(self, code):
+        """Called when the socket closes: leave the group, and say so if it was the last tab."""
+        if self.group is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        last, online = await get_presence().leave(
+            room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
+        )
+        if last:
+            await self.broadcast_presence("offline", online)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Called with each frame: validate it, act on it, answer errors with an error frame."""
+        if self.room is None:
+            return
+        try:
+            if text_data is None:
+                raise ProtocolError(BAD_FRAME, "Binary frames are not accepted.")
+            command = protocol.parse_frame(text_data)
+            await self.command_handlers[type(command)](self, command)
+        except ProtocolError as error:
+            await self.send_error(error)
+        except Exception:
+            logger.exception("Frame failed in room %s", self.room.slug)
+            await self.send_error(ProtocolError(SERVER_ERROR, "The server could not do that."))
+
+    # --- commands ---------------------------------------------------------------
+
+    async def on_send(self, command: SendCommand):
+        try:
+            message, _created = await database_sync_to_async(services.message_send)(
+                room=self.room,
+                author=self.user,
+                body=command.body,
+                client_id=command.client_id,
+                origin_channel=self.channel_name,
+            )
+        except ProtocolError:
+            raise
+        except Exception:
+            # Never acknowledged: the client keeps it in its outbox and resends it.
+            logger.exception("message.send failed in room %s", self.room.slug)
+            raise ProtocolError(
+                SERVER_ERROR, "The message was not stored; try again.", client_id=command.client_id
+            ) from None
+        await self.send_frame({"type": "message.new", "message": message})
+
+    async def on_edit(self, command: EditCommand):
+        message = await database_sync_to_async(services.message_edit)(
+            room=self.room,
+            user=self.user,
+            message_id=command.message_id,
+            body=command.body,
+            origin_channel=self.channel_name,
+        )
+        await self.send_frame({"type": "message.updated", "message": message})
+
+    async def on_delete(self, command: DeleteCommand):
+        message = await database_sync_to_async(services.message_delete)(
+            room=self.room,
+            user=self.user,
+            message_id=command.message_id,
+            origin_channel=self.channel_name,
+        )
+        await self.send_frame({"type": "message.deleted", "message": message})
+
+    async def on_typing(self, command: TypingCommand):
+        now = time.monotonic()
+        if command.active:
+            # Drop extras silently; an "active: false" always passes so it is never stuck.
+            if now - self.typing_passed_at < settings.CHAT_TYPING_INTERVAL:
+                return
+            self.typing_passed_at = now
+        else:
+            self.typing_passed_at = 0.0
+        await self.group_send_frame(
+            {"type": "typing", "user": self.user.username, "active": command.active},
+            skip_user_id=self.user.pk,
+        )
+
+    async def on_sync(self, command: SyncCommand):
+        since = command.since
+        while True:
+            page = await database_sync_to_async(selectors.messages_since)(
+                room=self.room, since=since
+            )
+            await self.send_frame({"type": "sync", **page})
+            if page["complete"]:
+                return
+            since = page["rev"]
+
+    async def on_history(self, command: HistoryCommand):
+        page = await database_sync_to_async(selectors.message_page)(
+            room=self.room, before=command.before, limit=command.limit
+        )
+        await self.send_frame({"type": "history", **page})
+
+    async def on_ping(self, command: PingCommand):
+        await self.send_frame({"type": "pong", "t": command.t})
+
+    command_handlers = {
+        SendCommand: on_send,
+        EditCommand: on_edit,
+        DeleteCommand: on_delete,
+        TypingCommand: on_typing,
+        SyncCommand: on_sync,
+        HistoryCommand: on_history,
+        PingCommand: on_ping,
+    }
+
+    # --- channel-layer events ----------------------------------------------------------
+
+    async def chat_frame(self, event):
+        """Called with a frame broadcast to the room: forward it unless it is not for us."""
+        if event.get("origin_channel") == self.channel_name:
+            return  # this socket was already answered directly
+        if event.get("skip_user_id") == self.user.pk:
+            return
+        await self.send(text_data=event["text"])
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=protocol.encode(frame))
+
+    async def group_send_frame(self, frame: dict, **routing):
+        """Send a frame to the room's group; a layer failure only loses this ephemeral frame."""
+        event = {"type": "chat.frame", "text": protocol.encode(frame), **routing}
+        try:
+            await self.channel_layer.group_send(self.group, event)
+        except Exception:
+            logger.warning("Group send to %s failed.", self.group, exc_info=True)
+
+    async def broadcast_presence(self, status: str, online: list[str]):
+        await self.group_send_frame(
+            {"type": "presence", "user": self.user.username, "status": status, "online": online}
+        )
+
+    async def send_error(self, error: ProtocolError):
+        await self.send_frame(error.as_frame())
+        if error.code in MALFORMED_CODES and self.note_bad_frame():
+            await self.close(protocol.CLOSE_TOO_MANY_BAD_FRAMES)
+
+    def note_bad_frame(self) -> bool:
+        """Count a malformed frame; return True when the client is past the limit."""
+        now = time.monotonic()
+        self.bad_frames.append(now)
+        while self.bad_frames and now - self.bad_frames[0] > settings.CHAT_BAD_FRAMES_WINDOW:
+            self.bad_frames.popleft()
+        return len(self.bad_frames) > settings.CHAT_BAD_FRAMES_MAX
+
+
+class NoRouteConsumer(AsyncWebsocketConsumer):
+    """Refuse a socket on a path that names no room (or nothing at all) with 4404."""
+
+    async def connect(self):
+        """Called when the handshake arrives: accept only to close with a reason."""
+        await self.accept()
+        await self.close(protocol.CLOSE_NOT_FOUND)

@@ -1,0 +1,97 @@
+"""Every read of chat data. Functions return plain dicts and lists, never querysets
+that could be evaluated later on an event loop."""
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from .models import Membership, Message, Room
+from .protocol import message_data
+
+
+def room_visible_filter(user) -> Q:
+    """Return the filter for rooms the user may see: public ones and those they belong to."""
+    return Q(is_private=False) | Q(memberships__user=user, memberships__banned=False)
+
+
+def room_list_for_user(*, user) -> QuerySet[Room]:
+    """Return the rooms the user may see, most recently active first."""
+    visible_ids = Room.objects.filter(room_visible_filter(user)).values("pk")
+    return (
+        Room.objects.filter(pk__in=visible_ids)
+        .exclude(memberships__user=user, memberships__banned=True)
+        .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
+        .order_by("is_archived", "-last_activity_at", "name")
+    )
+
+
+def room_membership(*, room: Room, user) -> Membership | None:
+    """Return the user's membership of the room, or None."""
+    return Membership.objects.filter(room=room, user=user).only("banned", "role").first()
+
+
+def room_is_open_to(*, room: Room, membership: Membership | None) -> bool:
+    """Tell whether someone with this membership (or none) may enter the room."""
+    if membership is not None:
+        return not membership.banned
+    return not room.is_private
+
+
+def room_get_for_user(*, slug: str, user) -> Room | None:
+    """Return the room if the user may see it (public or a member, not banned), else None."""
+    room = Room.objects.filter(slug=slug).first()
+    if room is None:
+        return None
+    membership = room_membership(room=room, user=user)
+    return room if room_is_open_to(room=room, membership=membership) else None
+
+
+def _message_queryset(room: Room):
+    return Message.objects.filter(room=room).select_related("author")
+
+
+def message_page(*, room: Room, before: int | None = None, limit: int | None = None) -> dict:
+    """Return a page of messages older than `before` (newest page without it), oldest first.
+
+    Keyset pagination on (room, id): the cost does not grow with the depth of the page.
+    """
+    limit = limit or settings.CHAT_PAGE_SIZE
+    queryset = _message_queryset(room)
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return {
+        "messages": [message_data(row, room_slug=room.slug) for row in rows],
+        "has_more": has_more,
+    }
+
+
+def messages_since(*, room: Room, since: int, limit: int | None = None) -> dict:
+    """Return the current state of messages changed after revision `since`, by revision.
+
+    `rev` is the highest revision the answer covers; `complete` tells whether it
+    reaches the room's current revision.
+    """
+    limit = limit or settings.CHAT_SYNC_BATCH
+    # Read the room's revision before the rows: revisions commit in order, so every
+    # revision up to this one is then among the rows.
+    room_rev = Room.objects.filter(pk=room.pk).values_list("rev", flat=True).get()
+    rows = list(_message_queryset(room).filter(rev__gt=since).order_by("rev")[: limit + 1])
+    complete = len(rows) <= limit
+    rows = rows[:limit]
+    if complete:
+        rev = max(room_rev, since, rows[-1].rev if rows else 0)
+    else:
+        rev = rows[-1].rev
+    return {
+        "messages": [message_data(row, room_slug=room.slug) for row in rows],
+        "rev": rev,
+        "complete": complete,
+    }
+
+
+def message_get(*, room: Room, message_id: int) -> Message | None:
+    """Return one message of the room with its author, or None."""
+    return _message_queryset(room).filter(pk=message_id).first()

@@ -1,0 +1,217 @@
+"""Every write to chat data. Each service validates, writes in one transaction,
+then notifies open sockets after commit, so a rolled-back write reaches no one."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import ratelimit
+from .models import Membership, Message, Room
+from .protocol import (
+    FORBIDDEN,
+    NOT_FOUND,
+    RATE_LIMITED,
+    ROOM_ARCHIVED,
+    ProtocolError,
+    clean_body,
+    encode,
+    message_data,
+    room_group_name,
+)
+from .selectors import room_is_open_to, room_membership
+
+logger = logging.getLogger(__name__)
+
+
+# --- broadcasting ---------------------------------------------------------------
+
+
+def room_broadcast(*, room_id: int, frame: dict, **routing) -> None:
+    """Send a frame to every socket in a room once the current transaction commits.
+
+    The frame is encoded here, once, not once per member. `routing` may carry
+    `origin_channel` (that socket was answered directly) or `skip_user_id`.
+    """
+    event = {"type": "chat.frame", "text": encode(frame), **routing}
+    group = room_group_name(room_id)
+    transaction.on_commit(lambda: _group_send(group, event))
+
+
+def _group_send(group: str, event: dict) -> None:
+    # The database is the source of truth: a lost broadcast is repaired by
+    # catch-up, so a layer failure must not fail the write that caused it.
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
+
+
+# --- rooms ------------------------------------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:40].strip("-") or "room"
+    if not base[0].isalnum():
+        base = f"room-{base}"
+    slug, counter = base, 2
+    while Room.objects.filter(slug=slug).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+@transaction.atomic
+def room_create(*, name: str, created_by, topic: str = "", is_private: bool = False) -> Room:
+    """Create a room with a unique slug; its creator becomes its owner."""
+    room = Room.objects.create(
+        name=name.strip(),
+        slug=_unique_slug(name),
+        topic=topic.strip(),
+        is_private=is_private,
+        created_by=created_by,
+    )
+    Membership.objects.create(room=room, user=created_by, role=Membership.Role.OWNER)
+    return room
+
+
+def room_enter(*, room: Room, user) -> bool:
+    """Let a user into a room if allowed, making them a member of a public room.
+
+    Return False for a private room they don't belong to or a room they are banned from.
+    """
+    membership = room_membership(room=room, user=user)
+    if not room_is_open_to(room=room, membership=membership):
+        return False
+    if membership is None:
+        Membership.objects.get_or_create(room=room, user=user)
+    return True
+
+
+def _next_rev(room: Room, *, client_id: str | None = None) -> int:
+    """Take the room's next revision; the row stays locked until the transaction ends.
+
+    Refuse (and so roll back) when the room is archived: the flag is read under the
+    lock, not from a copy that may be stale.
+    """
+    now = timezone.now()
+    Room.objects.filter(pk=room.pk).update(rev=F("rev") + 1, last_activity_at=now)
+    rev, is_archived = Room.objects.filter(pk=room.pk).values_list("rev", "is_archived").get()
+    if is_archived:
+        raise ProtocolError(ROOM_ARCHIVED, "This room is archived.", client_id=client_id)
+    room.rev, room.last_activity_at = rev, now
+    return rev
+
+
+# --- messages ---------------------------------------------------------------------
+
+
+def _existing_by_client_id(*, room: Room, author, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return (
+        Message.objects.select_related("author")
+        .filter(room=room, author=author, client_id=client_id)
+        .first()
+    )
+
+
+def message_send(
+    *, room: Room, author, body: str, client_id: str | None = None, origin_channel: str = ""
+) -> tuple[dict, bool]:
+    """Store a message and broadcast `message.new`; return (message, created).
+
+    A repeated `client_id` stores nothing and returns the message already stored.
+    """
+    body = clean_body(body, client_id=client_id)
+    existing = _existing_by_client_id(room=room, author=author, client_id=client_id)
+    if existing is not None:
+        return message_data(existing, room_slug=room.slug), False
+    retry_after = ratelimit.take_token(
+        key=f"send:{author.pk}:{room.pk}",
+        capacity=settings.CHAT_RATE_MESSAGES,
+        period=settings.CHAT_RATE_PERIOD,
+    )
+    if retry_after:
+        raise ProtocolError(
+            RATE_LIMITED,
+            "You are sending messages too fast.",
+            client_id=client_id,
+            retry_after=retry_after,
+        )
+    try:
+        with transaction.atomic():
+            rev = _next_rev(room, client_id=client_id)
+            message = Message.objects.create(
+                room=room, author=author, body=body, client_id=client_id, rev=rev
+            )
+            data = message_data(message, room_slug=room.slug)
+            room_broadcast(
+                room_id=room.pk,
+                frame={"type": "message.new", "message": data},
+                origin_channel=origin_channel,
+            )
+    except IntegrityError:
+        # A concurrent send with the same client_id won the race: answer with its row.
+        existing = _existing_by_client_id(room=room, author=author, client_id=client_id)
+        if existing is None:
+            raise
+        return message_data(existing, room_slug=room.slug), False
+    return data, True
+
+
+def _message_for_change(*, room: Room, message_id: int) -> Message:
+    message = (
+        Message.objects.select_related("author")
+        .select_for_update()
+        .filter(room=room, pk=message_id, deleted_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise ProtocolError(NOT_FOUND, "No such message in this room.")
+    return message
+
+
+@transaction.atomic
+def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel: str = "") -> dict:
+    """Change a message's body (author only) and broadcast `message.updated`."""
+    body = clean_body(body)
+    message = _message_for_change(room=room, message_id=message_id)
+    if message.author_id != user.pk:
+        raise ProtocolError(FORBIDDEN, "Only the author can edit a message.")
+    if message.body == body:
+        return message_data(message, room_slug=room.slug)
+    message.body = body
+    message.edited_at = timezone.now()
+    message.rev = _next_rev(room)
+    message.save(update_fields=["body", "edited_at", "rev"])
+    data = message_data(message, room_slug=room.slug)
+    room_broadcast(
+        room_id=room.pk,
+        frame={"type": "message.updated", "message": data},
+        origin_channel=origin_channel,
+    )
+    return data
+
+
+@transaction.atomic
+def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "") -> dict:
+    """Soft-delete a message (author or staff) and broadcast `message.deleted`."""
+    message = _message_for_change(room=room, message_id=message_id)
+    if message.author_id != user.pk and not user.is_staff:
+        raise ProtocolError(FORBIDDEN, "Only the author or staff can delete a message.")
+    message.deleted_at = timezone.now()
+    message.rev = _next_rev(room)
+    message.save(update_fields=["deleted_at", "rev"])
+    data = message_data(message, room_slug=room.slug)
+    room_broadcast(
+        room_id=room.pk,
+        frame={"type": "message.deleted", "message": data},
+        origin_channel=origin_channel,
+    )
+    return data

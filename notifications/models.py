@@ -1,0 +1,1 @@
+"""Per-user notifications. The models arrive with the notifications feature."""
