@@ -217,7 +217,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "history", **page})
 
     async def on_ping(self, command: PingCommand):
-        await self.send_frame({"type": "pong", "t": command.t})
+        # The room's revision rides along: a client whose last live event was lost
+        # has no later event to reveal the gap, but its next ping does.
+        rev = await database_sync_to_async(_room_rev)(self.room.pk)
+        await self.send_frame({"type": "pong", "t": command.t, "rev": rev})
 
     command_handlers = {
         SendCommand: on_send,
