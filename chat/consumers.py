@@ -11,7 +11,7 @@ from django.conf import settings
 
 from . import protocol, selectors, services
 from .models import Room
-from .presence import get_presence
+from .presence import broadcast_presence, get_presence
 from .protocol import (
     BAD_FRAME,
     MALFORMED_CODES,
@@ -115,7 +115,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             }
         )
         if first:
-            await self.broadcast_presence("online", online)
+            await broadcast_presence(
+                room_id=room.pk, username=self.user.username, status="online", online=online
+            )
         if since is not None:
             await self.on_sync(SyncCommand(since=since))
 
@@ -128,7 +130,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
         )
         if last:
-            await self.broadcast_presence("offline", online)
+            await broadcast_presence(
+                room_id=self.room.pk, username=self.user.username, status="offline", online=online
+            )
 
     async def receive(self, text_data=None, bytes_data=None):
         """Called with each frame: validate it, act on it, answer errors with an error frame."""
@@ -254,11 +258,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_send(self.group, event)
         except Exception:
             logger.warning("Group send to %s failed.", self.group, exc_info=True)
-
-    async def broadcast_presence(self, status: str, online: list[str]):
-        await self.group_send_frame(
-            {"type": "presence", "user": self.user.username, "status": status, "online": online}
-        )
 
     async def send_error(self, error: ProtocolError):
         await self.send_frame(error.as_frame())

@@ -2,9 +2,40 @@
 
 A user is online in a room while at least one of their sockets is open there:
 a second tab is not a second join, and closing one of two tabs is not a leave.
+
+With one server process the process's memory is the truth (`LocalPresence`).
+With several, the sockets are recorded in Redis (`RedisPresence`), each entry
+expiring unless its process keeps refreshing it, so the users of a process that
+died go offline by themselves within `CHAT_PRESENCE_TTL` + `CHAT_PRESENCE_SWEEP`.
 """
 
+import asyncio
+import logging
+import math
+import time
 from dataclasses import dataclass, field
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .protocol import encode, room_group_name
+
+logger = logging.getLogger(__name__)
+
+
+async def broadcast_presence(*, room_id: int, username: str, status: str, online: list[str]):
+    """Tell a room that a user came online or went offline, with the full list."""
+    frame = {"type": "presence", "user": username, "status": status, "online": online}
+    try:
+        await get_channel_layer().group_send(
+            room_group_name(room_id), {"type": "chat.frame", "text": encode(frame)}
+        )
+    except Exception:
+        # Presence is not timeline data: the next hello or presence frame corrects it.
+        logger.warning("Presence broadcast to room %s failed.", room_id, exc_info=True)
+
+
+# --- one process ---------------------------------------------------------------------
 
 
 @dataclass
@@ -55,18 +86,198 @@ class LocalPresence:
             del self._rooms[room_id]
         return last, online
 
+
+# --- several processes -------------------------------------------------------------
+
+# Entries are "<user id>|<username>|<channel name>" in a sorted set per room, scored
+# by the time they expire. Usernames never contain "|".
+_JOIN = """
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return live
+"""
+_LEAVE = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[2])
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+return {removed, live}
+"""
+# Atomic, so that of several processes sweeping the same room one reports each loss.
+_SWEEP = """
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+if #dead == 0 then return {{}, {}} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+return {dead, redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')}
+"""
+
+
+def _entry(user_id: int, username: str, channel_name: str) -> str:
+    return f"{user_id}|{username}|{channel_name}"
+
+
+def _parse(entries) -> list[tuple[int, str, str]]:
+    parsed = []
+    for raw in entries:
+        user_id, username, channel_name = (raw.decode() if isinstance(raw, bytes) else raw).split(
+            "|", 2
+        )
+        parsed.append((int(user_id), username, channel_name))
+    return parsed
+
+
+def _online(entries: list[tuple[int, str, str]]) -> list[str]:
+    return sorted({username for _user_id, username, _channel in entries})
+
+
+class RedisPresence:
+    """Presence shared by every process through Redis, surviving the death of any one."""
+
+    def __init__(self, url: str, *, ttl: float, heartbeat: float, sweep: float):
+        self.url, self.ttl, self.heartbeat, self.sweep = url, ttl, heartbeat, sweep
+        # The room's key outlives its entries, so that it is collected once a room is empty.
+        self.key_ttl = max(60, math.ceil(ttl * 3))
+        # channel name -> (room id, user id, username): the sockets of this process
+        self.local: dict[str, tuple[int, int, str]] = {}
+        self._clients = {}
+        self._keepers = {}
+
+    def _client(self):
+        # A redis.asyncio client belongs to the event loop that created it.
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(
+                self.url,
+                max_connections=settings.REDIS_MAX_CONNECTIONS,
+                health_check_interval=30,
+                socket_keepalive=True,
+                retry_on_timeout=True,
+            )
+            self._clients = {k: v for k, v in self._clients.items() if not k.is_closed()}
+            self._clients[loop] = client
+        if loop not in self._keepers or self._keepers[loop].done():
+            self._keepers[loop] = loop.create_task(self._keep())
+        return client
+
+    @staticmethod
+    def _key(room_id: int) -> str:
+        return f"chat:presence:{room_id}"
+
+    async def join(
+        self, *, room_id: int, user_id: int, username: str, channel_name: str
+    ) -> tuple[bool, list[str]]:
+        """Record an open socket; return (whether it is the user's first, who is online)."""
+        self.local[channel_name] = (room_id, user_id, username)
+        now = time.time()
+        try:
+            live = _parse(
+                await self._client().eval(
+                    _JOIN,
+                    1,
+                    self._key(room_id),
+                    now,
+                    now + self.ttl,
+                    _entry(user_id, username, channel_name),
+                    self.key_ttl,
+                )
+            )
+        except Exception:
+            logger.warning("Presence join failed; the heartbeat will record it.", exc_info=True)
+            return False, [username]
+        first = not any(entry[0] == user_id for entry in live)
+        return first, _online([*live, (user_id, username, channel_name)])
+
+    async def leave(
+        self, *, room_id: int, user_id: int, channel_name: str
+    ) -> tuple[bool, list[str]]:
+        """Forget a socket; return (whether it was the user's last, who is online)."""
+        _room, _user, username = self.local.pop(channel_name, (room_id, user_id, ""))
+        try:
+            removed, live = await self._client().eval(
+                _LEAVE,
+                1,
+                self._key(room_id),
+                time.time(),
+                _entry(user_id, username, channel_name),
+            )
+        except Exception:
+            logger.warning("Presence leave failed; the entry will expire.", exc_info=True)
+            return False, []
+        live = _parse(live)
+        last = bool(removed) and not any(entry[0] == user_id for entry in live)
+        return last, _online(live)
+
+    async def _keep(self):
+        """Refresh this process's entries and sweep expired ones, for as long as the loop runs."""
+        last_sweep = 0.0
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self.refresh()
+                if time.monotonic() - last_sweep >= self.sweep:
+                    last_sweep = time.monotonic()
+                    await self.sweep_rooms()
+            except Exception:
+                logger.warning("Presence upkeep failed; retrying.", exc_info=True)
+
+    async def refresh(self):
+        """Push back the expiry of this process's entries; re-add any that were lost."""
+        if not self.local:
+            return
+        expires = time.time() + self.ttl
+        sockets = list(self.local.items())
+        async with self._client().pipeline(transaction=False) as pipe:
+            for channel_name, (room_id, user_id, username) in sockets:
+                pipe.zadd(self._key(room_id), {_entry(user_id, username, channel_name): expires})
+            for room_id in {room_id for room_id, _user, _name in self.local.values()}:
+                pipe.expire(self._key(room_id), self.key_ttl)
+            added = (await pipe.execute())[: len(sockets)]
+        # An entry that was gone (Redis restarted, or swept after a long pause) is back.
+        for (_channel, socket), was_added in zip(sockets, added, strict=True):
+            room_id, _user_id, username = socket
+            if was_added:
+                online = await self.online(room_id=room_id)
+                await broadcast_presence(
+                    room_id=room_id, username=username, status="online", online=online
+                )
+
+    async def sweep_rooms(self):
+        """Remove expired entries of the rooms this process serves; announce who left."""
+        for room_id in {room_id for room_id, _user, _name in self.local.values()}:
+            dead, live = await self._client().eval(_SWEEP, 1, self._key(room_id), time.time())
+            dead, live = _parse(dead), _parse(live)
+            live_users = {entry[0] for entry in live}
+            gone = {(user_id, username) for user_id, username, _ in dead} - {
+                (user_id, username) for user_id, username, _ in live
+            }
+            for user_id, username in sorted(gone):
+                if user_id not in live_users:
+                    await broadcast_presence(
+                        room_id=room_id, username=username, status="offline", online=_online(live)
+                    )
+
     async def online(self, *, room_id: int) -> list[str]:
         """Return the sorted usernames online in a room."""
-        room = self._rooms.get(room_id)
-        return room.online() if room else []
+        entries = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
+        return _online(_parse(entries))
 
 
 _store = None
 
 
 def get_presence():
-    """Return the process's presence store."""
+    """Return the process's presence store: Redis when configured, else memory."""
     global _store
     if _store is None:
-        _store = LocalPresence()
+        if settings.REDIS_URL:
+            _store = RedisPresence(
+                settings.REDIS_URL,
+                ttl=settings.CHAT_PRESENCE_TTL,
+                heartbeat=settings.CHAT_PRESENCE_HEARTBEAT,
+                sweep=settings.CHAT_PRESENCE_SWEEP,
+            )
+        else:
+            _store = LocalPresence()
     return _store

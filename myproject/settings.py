@@ -103,6 +103,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis, when configured, carries the channel layer and the shared cache
 # (rate limits, presence): every server process must see the same state.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -111,7 +112,7 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000")),
+                        "max_connections": REDIS_MAX_CONNECTIONS,
                         "health_check_interval": 30,
                         "socket_keepalive": True,
                         "retry_on_timeout": True,
@@ -181,6 +182,12 @@ CHAT_RATE_PERIOD = float(os.environ.get("CHAT_RATE_PERIOD", "10"))
 CHAT_TYPING_INTERVAL = float(os.environ.get("CHAT_TYPING_INTERVAL", "2"))
 CHAT_BAD_FRAMES_MAX = int(os.environ.get("CHAT_BAD_FRAMES_MAX", "20"))
 CHAT_BAD_FRAMES_WINDOW = float(os.environ.get("CHAT_BAD_FRAMES_WINDOW", "60"))
+# Presence across processes: a socket's entry lives CHAT_PRESENCE_TTL seconds unless its
+# process refreshes it every CHAT_PRESENCE_HEARTBEAT; expired entries are swept (and
+# their users announced offline) every CHAT_PRESENCE_SWEEP.
+CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "60"))
+CHAT_PRESENCE_HEARTBEAT = float(os.environ.get("CHAT_PRESENCE_HEARTBEAT", "20"))
+CHAT_PRESENCE_SWEEP = float(os.environ.get("CHAT_PRESENCE_SWEEP", "15"))
 CHAT_PAGE_SIZE = 50
 CHAT_SYNC_BATCH = 200
 

@@ -1,0 +1,132 @@
+"""Presence: a user is online while one of their sockets is open, in every process."""
+
+import asyncio
+
+import redis.asyncio
+from channels.layers import get_channel_layer
+from django.test import SimpleTestCase, override_settings
+
+from chat.presence import LocalPresence, RedisPresence
+from chat.protocol import room_group_name
+
+from .servers import RedisServer
+
+
+class LocalPresenceTests(SimpleTestCase):
+    async def test_second_tab_is_not_a_second_join_and_last_tab_leaves(self):
+        presence = LocalPresence()
+        first, online = await presence.join(
+            room_id=1, user_id=7, username="alice", channel_name="tab-1"
+        )
+        self.assertEqual((first, online), (True, ["alice"]))
+        first, online = await presence.join(
+            room_id=1, user_id=7, username="alice", channel_name="tab-2"
+        )
+        self.assertEqual((first, online), (False, ["alice"]))
+        self.assertEqual(
+            await presence.leave(room_id=1, user_id=7, channel_name="tab-1"), (False, ["alice"])
+        )
+        self.assertEqual(
+            await presence.leave(room_id=1, user_id=7, channel_name="tab-2"), (True, [])
+        )
+
+    async def test_rooms_are_separate_and_lists_sorted(self):
+        presence = LocalPresence()
+        await presence.join(room_id=1, user_id=2, username="zoe", channel_name="a")
+        _first, online = await presence.join(room_id=1, user_id=1, username="bob", channel_name="b")
+        self.assertEqual(online, ["bob", "zoe"])
+        _first, online = await presence.join(room_id=2, user_id=3, username="cy", channel_name="c")
+        self.assertEqual(online, ["cy"])
+
+    async def test_leaving_twice_is_not_a_second_leave(self):
+        presence = LocalPresence()
+        await presence.join(room_id=1, user_id=7, username="alice", channel_name="tab-1")
+        self.assertEqual(
+            (await presence.leave(room_id=1, user_id=7, channel_name="tab-1"))[0], True
+        )
+        self.assertEqual(
+            (await presence.leave(room_id=1, user_id=7, channel_name="tab-1"))[0], False
+        )
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+class RedisPresenceTests(SimpleTestCase):
+    """Two RedisPresence stores stand for two server processes sharing one Redis."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.redis = RedisServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        super().tearDownClass()
+
+    def process(self, ttl: float = 60) -> RedisPresence:
+        # A long heartbeat: the tests call refresh and sweep themselves.
+        return RedisPresence(self.redis.url, ttl=ttl, heartbeat=3600, sweep=0)
+
+    async def flush_redis(self):
+        client = redis.asyncio.Redis.from_url(self.redis.url)
+        await client.flushall()
+        await client.aclose()
+
+    async def listen(self, room_id: int) -> str:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(room_group_name(room_id), channel)
+        return channel
+
+    async def test_a_user_on_process_a_is_listed_for_process_b(self):
+        await self.flush_redis()
+        process_a, process_b = self.process(), self.process()
+        await process_a.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        first, online = await process_b.join(
+            room_id=1, user_id=2, username="bob", channel_name="b.1"
+        )
+        self.assertTrue(first)
+        self.assertEqual(online, ["alice", "bob"])
+        self.assertEqual(await process_a.online(room_id=1), ["alice", "bob"])
+
+    async def test_second_tab_on_another_process_is_not_a_second_join(self):
+        await self.flush_redis()
+        process_a, process_b = self.process(), self.process()
+        first, _ = await process_a.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        self.assertTrue(first)
+        first, _ = await process_b.join(room_id=1, user_id=1, username="alice", channel_name="b.1")
+        self.assertFalse(first)
+        last, online = await process_a.leave(room_id=1, user_id=1, channel_name="a.1")
+        self.assertEqual((last, online), (False, ["alice"]))
+        last, online = await process_b.leave(room_id=1, user_id=1, channel_name="b.1")
+        self.assertEqual((last, online), (True, []))
+
+    async def test_users_of_a_dead_process_are_swept_offline_and_announced(self):
+        await self.flush_redis()
+        dead, alive = self.process(ttl=0.3), self.process()
+        await dead.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        await alive.join(room_id=1, user_id=2, username="bob", channel_name="b.1")
+        listener = await self.listen(1)
+        # The dead process refreshes nothing any more: its entry expires.
+        await asyncio.sleep(0.4)
+        await alive.sweep_rooms()
+        event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
+        self.assertIn('"status":"offline"', event["text"])
+        self.assertIn('"user":"alice"', event["text"])
+        self.assertEqual(await alive.online(room_id=1), ["bob"])
+        # A second sweep (another process) announces nothing more.
+        await alive.sweep_rooms()
+        with self.assertRaises(asyncio.TimeoutError):
+            await asyncio.wait_for(get_channel_layer().receive(listener), 0.2)
+
+    async def test_refresh_restores_entries_after_redis_lost_them(self):
+        await self.flush_redis()
+        process = self.process()
+        await process.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        listener = await self.listen(1)
+        await self.flush_redis()  # as a restart of Redis without persistence does
+        self.assertEqual(await process.online(room_id=1), [])
+        await process.refresh()
+        self.assertEqual(await process.online(room_id=1), ["alice"])
+        event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
+        self.assertIn('"status":"online"', event["text"])
