@@ -1,28 +1,58 @@
 """A token bucket kept in Django's cache, so every process that shares the cache
-shares the bucket."""
+shares the bucket.
+
+On Redis the bucket is updated by one Lua script, atomic across processes and
+timed by the Redis server's clock. Other caches (the in-process default) have no
+compare-and-set, so a lock makes the update atomic within the process.
+"""
 
 import threading
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
-# The cache has no compare-and-set; within one process this lock makes the
-# read-modify-write atomic.
 _lock = threading.Lock()
 
+# KEYS[1] bucket; ARGV capacity, refill rate per second, key ttl.
+# Returns "0" when a token was taken, else the seconds until one is available.
+_TAKE_TOKEN = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or capacity
+local stamp = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+if tokens < 1 then
+  return tostring((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'stamp', tostring(now))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return '0'
+"""
 
-def take_token(*, key: str, capacity: int, period: float, now: float | None = None) -> float:
+
+def take_token(*, key: str, capacity: int, period: float) -> float:
     """Take one token from the bucket `key`; return 0 when allowed, else seconds to wait.
 
     The bucket holds `capacity` tokens and refills at `capacity / period` per second.
     """
-    now = time.time() if now is None else now
     rate = capacity / period
+    cache = caches["default"]
     cache_key = f"ratelimit:{key}"
+    ttl = int(period) + 1
+    if isinstance(cache, RedisCache):
+        redis_key = cache.make_and_validate_key(cache_key)
+        client = cache._cache.get_client(redis_key, write=True)
+        wait = float(client.eval(_TAKE_TOKEN, 1, redis_key, capacity, rate, ttl))
+        return round(wait, 3)
+    now = time.monotonic()
     with _lock:
         tokens, stamp = cache.get(cache_key) or (float(capacity), now)
         tokens = min(float(capacity), tokens + (now - stamp) * rate)
         if tokens < 1:
             return round((1 - tokens) / rate, 3)
-        cache.set(cache_key, (tokens - 1, now), timeout=int(period) + 1)
+        cache.set(cache_key, (tokens - 1, now), timeout=ttl)
         return 0.0
