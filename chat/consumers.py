@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.cache import cache
 
 from . import protocol, selectors, services
 from .models import Room
@@ -192,11 +193,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_typing(self, command: TypingCommand):
         now = time.monotonic()
         if command.active:
-            # Drop extras silently; an "active: false" always passes so it is never stuck.
+            # Drop extras silently: first this socket's own clock, then the user's gate
+            # shared by all their sockets (and processes, through the cache).
             if now - self.typing_passed_at < settings.CHAT_TYPING_INTERVAL:
                 return
             self.typing_passed_at = now
+            gate = f"typing:{self.room.pk}:{self.user.pk}"
+            if not await cache.aadd(gate, 1, timeout=settings.CHAT_TYPING_INTERVAL):
+                return
         else:
+            # "Stopped typing" always passes, so an indicator is never left stuck.
             self.typing_passed_at = 0.0
         await self.group_send_frame(
             {"type": "typing", "user": self.user.username, "active": command.active},

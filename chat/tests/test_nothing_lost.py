@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.db import close_old_connections
+from django.db import connection
 from django.test import Client, TransactionTestCase, override_settings
 
 from chat import services
@@ -349,7 +349,7 @@ class ConcurrentSendRaceTests(TransactionTestCase):
                     )
                 )
             finally:
-                close_old_connections()
+                connection.close()
 
         threads = [threading.Thread(target=send) for _ in range(4)]
         for thread in threads:
