@@ -26,6 +26,10 @@ class MembershipInline(admin.TabularInline):
     fields = ["user", "role", "banned", "joined_at", "last_read_rev"]
     readonly_fields = ["joined_at", "last_read_rev"]
 
+    def get_queryset(self, request):
+        # Each row shows its membership's str(), which reads the user and the room.
+        return super().get_queryset(request).select_related("user", "room")
+
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):

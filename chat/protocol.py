@@ -144,6 +144,16 @@ def _int_field(data: dict, name: str, *, minimum: int, required: bool = True) ->
     return value
 
 
+def _is_utf8_encodable(text: str) -> bool:
+    # JSON escapes such as "\ud800" decode to lone surrogates, which no database
+    # stores and no WebSocket text frame can carry.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_body(value: Any, *, client_id: str | None = None) -> str:
     """Validate a message body: a string, stripped, not empty, within `body_max`."""
     if not isinstance(value, str):
@@ -159,6 +169,8 @@ def clean_body(value: Any, *, client_id: str | None = None) -> str:
         )
     if "\x00" in body:
         raise ProtocolError(BAD_FRAME, "The message contains a NUL character.", client_id=client_id)
+    if not _is_utf8_encodable(body):
+        raise ProtocolError(BAD_FRAME, "The message is not valid Unicode.", client_id=client_id)
     return body
 
 
@@ -208,7 +220,10 @@ def _clean_history(data: dict) -> HistoryCommand:
 
 
 def _clean_ping(data: dict) -> PingCommand:
-    return PingCommand(t=data.get("t"))
+    t = data.get("t")
+    if not _is_utf8_encodable(encode(t)):
+        raise ProtocolError(BAD_FRAME, "'t' is not valid Unicode.")
+    return PingCommand(t=t)
 
 
 # The allow-list of inbound frame types: a client's `type` is never used as a method name.

@@ -2,7 +2,7 @@
 that could be evaluated later on an event loop."""
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from .models import Membership, Message, Room
 from .protocol import message_data
@@ -16,11 +16,15 @@ def room_visible_filter(user) -> Q:
 def room_list_for_user(*, user) -> QuerySet[Room]:
     """Return the rooms the user may see, most recently active first."""
     visible_ids = Room.objects.filter(room_visible_filter(user)).values("pk")
+    # A subquery, not exclude(memberships__...): exclude() does not tie both conditions
+    # to the same membership, so anyone's ban would hide the room from everyone.
+    banned_ids = Membership.objects.filter(user=user, banned=True).values("room")
     return (
         Room.objects.filter(pk__in=visible_ids)
-        .exclude(memberships__user=user, memberships__banned=True)
+        .exclude(pk__in=banned_ids)
         .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
-        .order_by("is_archived", "-last_activity_at", "name")
+        # Rooms never active go last on every database (PostgreSQL sorts NULL first).
+        .order_by("is_archived", F("last_activity_at").desc(nulls_last=True), "name")
     )
 
 

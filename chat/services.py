@@ -56,9 +56,8 @@ def _group_send(group: str, event: dict) -> None:
 
 
 def _unique_slug(name: str) -> str:
-    base = slugify(name)[:40].strip("-") or "room"
-    if not base[0].isalnum():
-        base = f"room-{base}"
+    # slugify() keeps "_", which SLUG_PATTERN (and so the room URLs) refuses.
+    base = slugify(name).replace("_", "-")[:40].strip("-") or "room"
     slug, counter = base, 2
     while Room.objects.filter(slug=slug).exists():
         slug = f"{base}-{counter}"
