@@ -1,0 +1,200 @@
+"""Every read: history pages, catch-up by revision, and which rooms a user may see."""
+
+from datetime import timedelta
+
+from django.test import TestCase
+from django.utils import timezone
+
+from chat import selectors, services
+from chat.models import Room
+
+from .factories import add_member, make_message, make_messages, make_room, make_user
+
+
+class MessagePageTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.room = make_room("General")
+        self.messages = make_messages(self.room, self.alice, 25)
+        # Another room's messages, interleaved in id order, must never show up.
+        self.other = make_room("Other")
+        make_messages(self.other, self.alice, 3)
+
+    def ids(self, page) -> list[int]:
+        return [message["id"] for message in page["messages"]]
+
+    def test_newest_page_oldest_first(self):
+        page = selectors.message_page(room=self.room, limit=10)
+        self.assertEqual(self.ids(page), [m.pk for m in self.messages[-10:]])
+        self.assertIs(page["has_more"], True)
+        self.assertEqual(page["messages"][-1]["body"], "message 024")
+        self.assertEqual(page["messages"][0]["room"], "general")
+
+    def test_default_page_size_is_50(self):
+        make_messages(self.room, self.alice, 30, prefix="more")
+        page = selectors.message_page(room=self.room)
+        self.assertEqual(len(page["messages"]), 50)
+        self.assertIs(page["has_more"], True)
+
+    def test_keyset_pages_cover_everything_exactly_once(self):
+        seen, before, pages = [], None, 0
+        while True:
+            page = selectors.message_page(room=self.room, before=before, limit=7)
+            pages += 1
+            seen = self.ids(page) + seen
+            if not page["has_more"]:
+                break
+            before = page["messages"][0]["id"]
+        self.assertEqual(seen, [m.pk for m in self.messages])
+        self.assertEqual(pages, 4)  # 7 + 7 + 7 + 4
+
+    def test_has_more_is_false_on_an_exact_fit(self):
+        page = selectors.message_page(room=self.room, limit=25)
+        self.assertEqual(len(page["messages"]), 25)
+        self.assertIs(page["has_more"], False)
+        page = selectors.message_page(room=self.room, before=self.messages[5].pk, limit=5)
+        self.assertEqual(self.ids(page), [m.pk for m in self.messages[:5]])
+        self.assertIs(page["has_more"], False)
+
+    def test_before_the_first_message_is_empty(self):
+        page = selectors.message_page(room=self.room, before=self.messages[0].pk)
+        self.assertEqual(page, {"messages": [], "has_more": False})
+
+    def test_deleted_messages_stay_in_the_timeline_without_body(self):
+        target = self.messages[-1]
+        services.message_delete(room=self.room, user=self.alice, message_id=target.pk)
+        last = selectors.message_page(room=self.room, limit=1)["messages"][0]
+        self.assertEqual((last["id"], last["body"], last["deleted"]), (target.pk, "", True))
+
+    def test_a_page_is_a_constant_number_of_queries(self):
+        with self.assertNumQueries(1):
+            selectors.message_page(room=self.room, limit=20)
+
+
+class MessagesSinceTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.room = make_room("General")
+        self.messages = make_messages(self.room, self.alice, 5)  # revs 1..5
+
+    def test_changes_after_a_revision_in_rev_order(self):
+        first, second = self.messages[0], self.messages[1]
+        services.message_edit(room=self.room, user=self.alice, message_id=first.pk, body="edited")
+        services.message_delete(room=self.room, user=self.alice, message_id=second.pk)
+        new = make_message(self.room, self.alice, "new")
+        result = selectors.messages_since(room=self.room, since=4)
+        self.assertEqual(
+            [(m["id"], m["rev"], m["body"], m["deleted"]) for m in result["messages"]],
+            [
+                (self.messages[4].pk, 5, "message 004", False),
+                (first.pk, 6, "edited", False),
+                (second.pk, 7, "", True),
+                (new.pk, 8, "new", False),
+            ],
+        )
+        self.assertEqual((result["rev"], result["complete"]), (8, True))
+
+    def test_up_to_date_client_gets_nothing_and_the_room_rev(self):
+        self.assertEqual(
+            selectors.messages_since(room=self.room, since=5),
+            {"messages": [], "rev": 5, "complete": True},
+        )
+        self.assertEqual(selectors.messages_since(room=self.room, since=0)["rev"], 5)
+
+    def test_batches(self):
+        first = selectors.messages_since(room=self.room, since=0, limit=2)
+        self.assertEqual([m["rev"] for m in first["messages"]], [1, 2])
+        self.assertEqual((first["rev"], first["complete"]), (2, False))
+        second = selectors.messages_since(room=self.room, since=first["rev"], limit=2)
+        self.assertEqual([m["rev"] for m in second["messages"]], [3, 4])
+        self.assertEqual((second["rev"], second["complete"]), (4, False))
+        third = selectors.messages_since(room=self.room, since=second["rev"], limit=2)
+        self.assertEqual([m["rev"] for m in third["messages"]], [5])
+        self.assertEqual((third["rev"], third["complete"]), (5, True))
+
+    def test_exact_batch_is_complete(self):
+        result = selectors.messages_since(room=self.room, since=3, limit=2)
+        self.assertEqual([m["rev"] for m in result["messages"]], [4, 5])
+        self.assertEqual((result["rev"], result["complete"]), (5, True))
+
+    def test_batch_size_is_a_setting(self):
+        with self.settings(CHAT_SYNC_BATCH=3):
+            result = selectors.messages_since(room=self.room, since=0)
+        self.assertEqual(
+            (len(result["messages"]), result["rev"], result["complete"]), (3, 3, False)
+        )
+
+    def test_only_this_rooms_messages(self):
+        make_messages(make_room("Other"), self.alice, 3)
+        result = selectors.messages_since(room=self.room, since=0)
+        self.assertEqual([m["room"] for m in result["messages"]], ["general"] * 5)
+
+
+class RoomListTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.bob = make_user("bob")
+        self.public = make_room("Public")
+        self.private = make_room("Private", is_private=True)
+        add_member(self.private, self.alice)
+
+    def slugs(self, user) -> list[str]:
+        return [room.slug for room in selectors.room_list_for_user(user=user)]
+
+    def test_private_rooms_only_for_members(self):
+        self.assertCountEqual(self.slugs(self.alice), ["public", "private"])
+        self.assertEqual(self.slugs(self.bob), ["public"])
+
+    def test_banned_rooms_are_hidden(self):
+        add_member(self.public, self.bob, banned=True)
+        add_member(self.private, self.bob, banned=True)
+        self.assertEqual(self.slugs(self.bob), [])
+
+    def test_a_ban_of_someone_else_hides_nothing(self):
+        add_member(self.public, self.alice)
+        add_member(self.public, self.bob, banned=True)
+        add_member(self.private, self.bob, banned=True)
+        self.assertCountEqual(self.slugs(self.alice), ["public", "private"])
+
+    def test_archived_after_active_then_most_recent_first(self):
+        now = timezone.now()
+        Room.objects.filter(pk=self.public.pk).update(last_activity_at=now - timedelta(hours=1))
+        Room.objects.filter(pk=self.private.pk).update(last_activity_at=now)
+        make_room("Old", is_archived=True)
+        Room.objects.filter(slug="old").update(last_activity_at=now + timedelta(hours=1))
+        make_room("Quiet")  # never active
+        self.assertEqual(self.slugs(self.alice), ["private", "public", "quiet", "old"])
+
+    def test_each_room_once_with_its_member_count(self):
+        add_member(self.public, self.alice)
+        add_member(self.public, self.bob)
+        add_member(self.public, make_user("carol"), banned=True)
+        add_member(self.private, self.bob)
+        make_messages(self.public, self.alice, 3)
+        rooms = {
+            room.slug: room.member_count for room in selectors.room_list_for_user(user=self.bob)
+        }
+        self.assertEqual(rooms, {"public": 2, "private": 2})
+
+
+class RoomGetForUserTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.bob = make_user("bob")
+        self.public = make_room("Public")
+        self.private = make_room("Private", is_private=True)
+        add_member(self.private, self.alice)
+
+    def test_visible_rooms(self):
+        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), self.public)
+        self.assertEqual(selectors.room_get_for_user(slug="private", user=self.alice), self.private)
+
+    def test_hidden_or_missing_rooms_are_none(self):
+        self.assertIsNone(selectors.room_get_for_user(slug="private", user=self.bob))
+        self.assertIsNone(selectors.room_get_for_user(slug="nothing", user=self.bob))
+        add_member(self.public, self.bob, banned=True)
+        self.assertIsNone(selectors.room_get_for_user(slug="public", user=self.bob))
+
+    def test_archived_rooms_can_still_be_read(self):
+        Room.objects.filter(pk=self.public.pk).update(is_archived=True)
+        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), self.public)
