@@ -1,10 +1,12 @@
 """Staff tools: rooms with their members, and messages."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from . import services
 from .models import Membership, Message, Room
+from .protocol import ProtocolError
 
 
 def _count_of(queryset):
@@ -49,6 +51,12 @@ class RoomAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [MembershipInline]
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.room_save(room=obj, changed_fields=form.changed_data)
+        else:
+            super().save_model(request, obj, form, change)
+
     def get_queryset(self, request):
         # Correlated subqueries, not joins: joining both members and messages would
         # multiply the rows before counting.
@@ -76,9 +84,39 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["room", "created_at", "deleted_at"]
     search_fields = ["body", "author__username", "room__name", "room__slug"]
     list_select_related = ["room", "author"]
-    readonly_fields = ["room", "author", "client_id", "rev", "created_at", "edited_at"]
+    # Messages change only through the services, which take a revision and tell open
+    # sockets; a direct edit or a hard delete would never reach clients that catch up.
+    readonly_fields = [
+        "room",
+        "author",
+        "body",
+        "client_id",
+        "rev",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+    ]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["soft_delete"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Delete selected messages (shown as deleted to everyone)")
+    def soft_delete(self, request, queryset):
+        deleted = 0
+        for message in queryset.select_related("room").filter(deleted_at__isnull=True):
+            try:
+                services.message_delete(room=message.room, user=request.user, message_id=message.pk)
+            except ProtocolError as error:
+                self.message_user(request, f"#{message.pk}: {error.detail}", messages.WARNING)
+            else:
+                deleted += 1
+        self.message_user(request, f"{deleted} message(s) deleted.", messages.SUCCESS)
 
     @admin.display(description="body")
     def short_body(self, message):

@@ -71,24 +71,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.bad_frames = deque()
         self.typing_passed_at = 0.0
         try:
-            since = _parse_since(self.scope.get("query_string", b""))
-        except ProtocolError as error:
-            await self.send_error(error)
-            since = None
-        try:
             room = await database_sync_to_async(_room_open)(
                 slug=self.scope["url_route"]["kwargs"]["slug"], user=user
             )
+            if isinstance(room, int):
+                await self.close(room)
+                return
+            await self.admit(room)
         except Exception:
+            # Database or channel layer unavailable: the client reconnects and catches up.
             logger.warning("Could not open a room socket.", exc_info=True)
             await self.close(1011)
-            return
-        if isinstance(room, int):
-            await self.close(room)
-            return
-        await self.admit(room, since)
 
-    async def admit(self, room: Room, since: int | None):
+    async def admit(self, room: Room):
         """Join the room's group first, then greet, then catch up (PROTOCOL.md, "Opening")."""
         self.room = room
         self.group = protocol.room_group_name(room.pk)
@@ -119,6 +114,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await broadcast_presence(
                 room_id=room.pk, username=self.user.username, status="online", online=online
             )
+        try:
+            since = _parse_since(self.scope.get("query_string", b""))
+        except ProtocolError as error:
+            await self.send_error(error)
+            return
         if since is not None:
             await self.on_sync(SyncCommand(since=since))
 
@@ -126,7 +126,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """Called when the socket closes: leave the group, and say so if it was the last tab."""
         if self.group is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:
+            # The group entry expires by itself (group_expiry).
+            logger.warning("Could not leave group %s.", self.group, exc_info=True)
         last, online = await get_presence().leave(
             room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
         )

@@ -22,6 +22,7 @@ from .protocol import (
     clean_body,
     encode,
     message_data,
+    room_data,
     room_group_name,
 )
 from .selectors import room_is_open_to, room_membership
@@ -76,6 +77,18 @@ def room_create(*, name: str, created_by, topic: str = "", is_private: bool = Fa
         created_by=created_by,
     )
     Membership.objects.create(room=room, user=created_by, role=Membership.Role.OWNER)
+    return room
+
+
+ROOM_PUBLIC_FIELDS = ("name", "topic", "is_private", "is_archived")
+
+
+@transaction.atomic
+def room_save(*, room: Room, changed_fields: list[str]) -> Room:
+    """Save a room edited by staff; tell its open sockets when what they show changed."""
+    room.save()
+    if set(changed_fields) & set(ROOM_PUBLIC_FIELDS):
+        room_broadcast(room_id=room.pk, frame={"type": "room.updated", "room": room_data(room)})
     return room
 
 

@@ -1,5 +1,8 @@
 """Staff tools: the Room, Message and Membership admin pages."""
 
+import json
+from unittest import mock
+
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -224,3 +227,61 @@ class AdminQueryCountTestCase(AdminTestCase):
         added = Membership.objects.filter(room=self.general).count() - members_before
         self.assertEqual(added, 10)
         self.assertLessEqual(self.count_queries(url), before + added)
+
+
+class AdminWritesGoThroughServicesTests(AdminTestCase):
+    """What staff change in the admin takes a revision and reaches open sockets."""
+
+    def test_delete_action_soft_deletes_with_a_new_revision_and_broadcasts(self):
+        self.general.refresh_from_db()
+        rev_before = self.general.rev
+        with self.captureOnCommitCallbacks(execute=False) as callbacks:
+            response = self.client.post(
+                changelist(Message),
+                {"action": "soft_delete", "_selected_action": [self.hello.pk]},
+                follow=True,
+            )
+        self.assertEqual(response.status_code, 200)
+        self.hello.refresh_from_db()
+        self.general.refresh_from_db()
+        self.assertIsNotNone(self.hello.deleted_at)
+        self.assertEqual(self.hello.rev, rev_before + 1)
+        self.assertEqual(self.general.rev, rev_before + 1)
+        self.assertEqual(len(callbacks), 1)
+
+    def test_messages_cannot_be_hard_deleted_or_edited(self):
+        delete_url = reverse("admin:chat_message_delete", args=[self.hello.pk])
+        self.assertEqual(self.client.post(delete_url, {"post": "yes"}).status_code, 403)
+        self.client.post(change(self.hello), {"body": "rewritten"})
+        self.hello.refresh_from_db()
+        self.assertEqual(self.hello.body, "hello everyone")
+        self.assertTrue(Message.objects.filter(pk=self.hello.pk).exists())
+
+    def test_archiving_a_room_broadcasts_room_updated(self):
+        form = self.client.get(change(self.general)).context["adminform"].form
+        data = {
+            name: value
+            for name, value in form.initial.items()
+            if value is not None and name not in {"created_by"}
+        }
+        data.update(
+            {
+                "is_archived": "on",
+                "memberships-TOTAL_FORMS": "0",
+                "memberships-INITIAL_FORMS": "0",
+            }
+        )
+        data.pop("is_private", None)
+        with (
+            mock.patch("chat.services._group_send") as group_send,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(change(self.general), data)
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.general.refresh_from_db()
+        self.assertTrue(self.general.is_archived)
+        group, event = group_send.call_args.args
+        self.assertEqual(group, f"chat.room.{self.general.pk}")
+        frame = json.loads(event["text"])
+        self.assertEqual(frame["type"], "room.updated")
+        self.assertTrue(frame["room"]["archived"])
