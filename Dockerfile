@@ -1,0 +1,29 @@
+# The web image: daphne serving myproject.asgi, static files collected for whitenoise.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+# The application only (no virtualenv, database files or caches from the build context).
+COPY manage.py ./
+COPY myproject ./myproject
+COPY chat ./chat
+COPY notifications ./notifications
+COPY templates ./templates
+COPY static ./static
+
+# Static files are collected at build time; the key is a stand-in, used for nothing else.
+RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+
+RUN useradd --system --no-create-home --uid 10001 chat
+USER chat
+
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "myproject.asgi:application"]
