@@ -235,9 +235,12 @@ class RedisPresence:
                 pipe.expire(self._key(room_id), self.key_ttl)
             added = (await pipe.execute())[: len(sockets)]
         # An entry that was gone (Redis restarted, or swept after a long pause) is back.
-        for (_channel, socket), was_added in zip(sockets, added, strict=True):
+        # Redis lost the socket's group membership with it: join the group again, or the
+        # socket would stay open and hear nothing (its client catches up by revision).
+        for (channel_name, socket), was_added in zip(sockets, added, strict=True):
             room_id, _user_id, username = socket
             if was_added:
+                await get_channel_layer().group_add(room_group_name(room_id), channel_name)
                 online = await self.online(room_id=room_id)
                 await broadcast_presence(
                     room_id=room_id, username=username, status="online", online=online

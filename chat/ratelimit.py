@@ -6,11 +6,15 @@ timed by the Redis server's clock. Other caches (the in-process default) have no
 compare-and-set, so a lock makes the update atomic within the process.
 """
 
+import logging
 import threading
 import time
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 
@@ -45,8 +49,13 @@ def take_token(*, key: str, capacity: int, period: float) -> float:
     ttl = int(period) + 1
     if isinstance(cache, RedisCache):
         redis_key = cache.make_and_validate_key(cache_key)
-        client = cache._cache.get_client(redis_key, write=True)
-        wait = float(client.eval(_TAKE_TOKEN, 1, redis_key, capacity, rate, ttl))
+        try:
+            client = cache._cache.get_client(redis_key, write=True)
+            wait = float(client.eval(_TAKE_TOKEN, 1, redis_key, capacity, rate, ttl))
+        except RedisError:
+            # Fail open: while Redis is away, sending matters more than throttling.
+            logger.warning("Rate limit unavailable; allowing %s.", key, exc_info=True)
+            return 0.0
         return round(wait, 3)
     now = time.monotonic()
     with _lock:

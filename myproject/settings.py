@@ -80,9 +80,12 @@ TEMPLATES = [
 # Database: DATABASE_URL (PostgreSQL in production), else a local SQLite file.
 SQLITE_PATH = BASE_DIR / "db.sqlite3"
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{SQLITE_PATH}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    "default": dj_database_url.parse(
+        # An empty DATABASE_URL means unset, not an error.
+        os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        # Off by default: under ASGI, persistent connections outlive the threads that
+        # opened them.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }

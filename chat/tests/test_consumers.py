@@ -584,11 +584,14 @@ class SyncTestCase(SocketTestCase):
         alice = await self.connect(self.alice, "/ws/rooms/general/?since=0")
         await self.expect(alice, "hello", rev=8)
         first = await self.expect(alice, "sync", rev=5, complete=False)
+        # One batch per request: nothing more comes until the client asks again.
+        await self.expect(alice, "presence", user="alice", status="online")
+        await self.assertQuiet(alice)
+        await self.send(alice, type="sync", since=first["rev"])
         second = await self.expect(alice, "sync", rev=8, complete=True)
         # Revisions 1 and 2 were overwritten by the edit and the deletion.
         self.assertEqual([m["rev"] for m in first["messages"]], [3, 4, 5])
         self.assertEqual([m["rev"] for m in second["messages"]], [6, 7, 8])
-        await self.expect(alice, "presence", user="alice", status="online")
 
     async def test_bad_since_is_an_error_not_a_refusal(self):
         alice = await self.connect(self.alice, "/ws/rooms/general/?since=abc")

@@ -124,9 +124,13 @@ class RedisPresenceTests(SimpleTestCase):
         process = self.process()
         await process.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
         listener = await self.listen(1)
-        await self.flush_redis()  # as a restart of Redis without persistence does
+        # A restart of Redis without persistence loses presence and group memberships.
+        await self.flush_redis()
+        layer = get_channel_layer()
+        await layer.group_discard(room_group_name(1), "a.1")
         self.assertEqual(await process.online(room_id=1), [])
         await process.refresh()
         self.assertEqual(await process.online(room_id=1), ["alice"])
+        self.assertIn("a.1", layer.groups[room_group_name(1)])
         event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
         self.assertIn('"status":"online"', event["text"])
