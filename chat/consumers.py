@@ -203,8 +203,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 return
             self.typing_passed_at = now
             gate = f"typing:{self.room.pk}:{self.user.pk}"
-            if not await cache.aadd(gate, 1, timeout=settings.CHAT_TYPING_INTERVAL):
-                return
+            try:
+                if not await cache.aadd(gate, 1, timeout=settings.CHAT_TYPING_INTERVAL):
+                    return
+            except Exception:
+                return  # the cache is away; typing is not worth an error
         else:
             # "Stopped typing" always passes, so an indicator is never left stuck.
             self.typing_passed_at = 0.0
@@ -214,15 +217,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
 
     async def on_sync(self, command: SyncCommand):
-        since = command.since
-        while True:
-            page = await database_sync_to_async(selectors.messages_since)(
-                room=self.room, since=since
-            )
-            await self.send_frame({"type": "sync", **page})
-            if page["complete"]:
-                return
-            since = page["rev"]
+        # One batch per request: while `complete` is false the client asks again.
+        page = await database_sync_to_async(selectors.messages_since)(
+            room=self.room, since=command.since
+        )
+        await self.send_frame({"type": "sync", **page})
 
     async def on_history(self, command: HistoryCommand):
         page = await database_sync_to_async(selectors.message_page)(
