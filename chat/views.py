@@ -60,7 +60,7 @@ def room_detail(request, slug):
     page = selectors.message_page(room=room)
     context = {
         "room": room,
-        "messages": page["messages"],
+        "timeline": page["messages"],
         "has_more": page["has_more"],
         "rooms": selectors.room_list_for_user(user=request.user),
         "limits": protocol.limits_data(),

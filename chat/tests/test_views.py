@@ -184,7 +184,7 @@ class RoomDetailViewTestCase(TestCase):
         response = self.client.get(self.url())
         self.assertEqual(response.status_code, 200)
         self.assertTemplateUsed(response, "chat/room_detail.html")
-        self.assertEqual(len(response.context["messages"]), 50)
+        self.assertEqual(len(response.context["timeline"]), 50)
         self.assertIs(response.context["has_more"], True)
         self.assertContains(response, "message 054")
         self.assertContains(response, "message 005")

@@ -1,0 +1,170 @@
+"""The room page in a real browser: two people, each in their own browser context.
+
+Runs Debian's Chromium through Playwright against a live daphne server. Without
+/usr/bin/chromium the tests skip, except under CI=true, where that is a failure.
+"""
+
+import os
+import re
+import unittest
+
+from channels.testing import ChannelsLiveServerTestCase
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from playwright.sync_api import sync_playwright
+
+from chat import services
+from chat.models import Message
+
+CHROMIUM = "/usr/bin/chromium"
+# Playwright cannot download its own browser here; Debian's needs these to run headless
+# in a container and to stay off the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+PASSWORD = "correct-horse-battery-staple"
+
+
+def require_chromium() -> None:
+    """Skip when Chromium is missing, or fail under CI, where the browser tests must run."""
+    if os.access(CHROMIUM, os.X_OK):
+        return
+    message = f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does it)"
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(message)
+    raise unittest.SkipTest(message)
+
+
+class RoomInBrowserTests(ChannelsLiveServerTestCase):
+    """Messages typed in one browser appear live in another, and stay after a reload."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_chromium()
+        super().setUpClass()  # starts daphne in a subprocess, before any browser thread
+        # Playwright's sync API runs an event loop in this thread, and Django refuses ORM
+        # calls from a thread with a running loop unless told that this is intended.
+        cls._async_unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        cls.playwright = cls.browser = None
+        try:
+            cls.playwright = sync_playwright().start()
+            cls.browser = cls.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        except BaseException:
+            cls._stop_browser()
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._stop_browser()
+        super().tearDownClass()
+
+    @classmethod
+    def _stop_browser(cls):
+        if cls.browser is not None:
+            cls.browser.close()
+        if cls.playwright is not None:
+            cls.playwright.stop()
+        if cls._async_unsafe_before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = cls._async_unsafe_before
+
+    def setUp(self):
+        users = get_user_model().objects
+        self.alice = users.create_user(username="alice", password=PASSWORD)
+        self.bob = users.create_user(username="bob", password=PASSWORD)
+        self.room = services.room_create(name="Lobby", created_by=self.alice)
+        # Uncaught exceptions, console errors and dialogs, from every page: none expected.
+        self.problems = []
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def open_room_as(self, user):
+        """Log in through the real login form in a fresh context; wait for the live room."""
+        context = self.browser.new_context()
+        self.addCleanup(context.close)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        name = user.username
+        page.on("pageerror", lambda error: self.problems.append(f"{name}: {error}"))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error" and self.problems.append(f"{name}: {msg.text}"),
+        )
+        page.on("dialog", lambda dialog: self.problems.append(f"{name}: dialog {dialog.message}"))
+
+        room_path = self.room.get_absolute_url()
+        page.goto(f"{self.live_server_url}{reverse('login')}?next={room_path}")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{self.live_server_url}{room_path}")
+        self.wait_until_live(page)
+        return page
+
+    def wait_until_live(self, page):
+        page.locator('[data-js="conn-state"][data-state="live"]').wait_for()
+
+    def type_and_send(self, page, text):
+        composer = page.locator("#composer-input")
+        composer.press_sequentially(text)
+        composer.press("Enter")
+
+    def shown_message(self, page, text):
+        """Locate a stored message's body (not a pending outbox entry) with exactly this text."""
+        bodies = page.locator('[data-js="messages"] li[data-id] .message-body')
+        return bodies.filter(has_text=re.compile(rf"^{re.escape(text)}$"))
+
+    # --- tests ------------------------------------------------------------------------
+
+    def test_message_arrives_live_and_survives_a_reload(self):
+        alice = self.open_room_as(self.alice)
+        bob = self.open_room_as(self.bob)
+
+        self.type_and_send(alice, "Hello from Alice")
+
+        self.shown_message(bob, "Hello from Alice").wait_for()
+        # On Alice's side the acknowledgement turns the outbox entry into the message.
+        self.shown_message(alice, "Hello from Alice").wait_for()
+        alice.locator('[data-js="outbox"] li').first.wait_for(state="detached")
+
+        for page in (alice, bob):
+            response = page.reload()
+            # Rendered by the server, not fetched by room.js after the load.
+            self.assertIn("Hello from Alice", response.text())
+            self.wait_until_live(page)
+            self.assertEqual(self.shown_message(page, "Hello from Alice").count(), 1)
+
+        self.assertEqual(Message.objects.filter(room=self.room).count(), 1)
+        self.assertEqual(self.problems, [])
+
+    def test_markup_in_a_message_is_shown_as_text(self):
+        payload = "<img src=x onerror=alert(1)>"
+        alice = self.open_room_as(self.alice)
+        bob = self.open_room_as(self.bob)
+
+        self.type_and_send(alice, payload)
+
+        body = self.shown_message(bob, payload)
+        body.wait_for()
+        self.assertEqual(body.text_content(), payload)
+        self.assertEqual(bob.locator("#room img").count(), 0)
+
+        # The server-rendered copy is escaped too.
+        response = bob.reload()
+        self.assertIn("&lt;img src=x onerror=alert(1)&gt;", response.text())
+        body = self.shown_message(bob, payload)
+        body.wait_for()
+        self.assertEqual(body.text_content(), payload)
+        self.assertEqual(bob.locator("#room img").count(), 0)
+        self.assertEqual(self.problems, [])
