@@ -1,5 +1,6 @@
 """The room WebSocket: thin glue between frames and the services and selectors."""
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -9,8 +10,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from . import protocol, selectors, services
+from .auth import AUTH_UNAVAILABLE
 from .models import Room
 from .presence import broadcast_presence, get_presence
 from .protocol import (
@@ -28,6 +32,9 @@ from .protocol import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Failures of the services a socket depends on: Redis, the database, the network to them.
+SERVICE_ERRORS = (RedisError, DatabaseError, OSError)
 
 
 def _room_open(*, slug: str, user) -> Room | int:
@@ -60,9 +67,28 @@ class RoomConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     group: str | None = None
 
+    async def __call__(self, scope, receive, send):
+        """Run the socket; when Redis or the database fails under it, close it (4503).
+
+        A failed channel-layer receive (Redis gone) would otherwise escape as "Exception
+        inside application" and skip disconnect(): the socket would then stay in the
+        presence store, refreshed by this process's heartbeat, online for good.
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        except SERVICE_ERRORS:
+            logger.warning("Closing a socket: a service it needs failed.", exc_info=True)
+            with contextlib.suppress(Exception):
+                await self.close(protocol.CLOSE_UNAVAILABLE)
+        finally:
+            await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
+
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
         await self.accept()
+        if self.scope.get(AUTH_UNAVAILABLE):
+            await self.close(protocol.CLOSE_UNAVAILABLE)
+            return
         user = self.scope["user"]
         if not user.is_authenticated:
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
@@ -81,7 +107,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except Exception:
             # Database or channel layer unavailable: the client reconnects and catches up.
             logger.warning("Could not open a room socket.", exc_info=True)
-            await self.close(1011)
+            await self.close(protocol.CLOSE_UNAVAILABLE)
 
     async def admit(self, room: Room):
         """Join the room's group first, then greet, then catch up (PROTOCOL.md, "Opening")."""
@@ -125,12 +151,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         """Called when the socket closes: leave the group, and say so if it was the last tab."""
         if self.group is None:
-            return
+            return  # never admitted, or already left
+        group, self.group = self.group, None
         try:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
         except Exception:
             # The group entry expires by itself (group_expiry).
-            logger.warning("Could not leave group %s.", self.group, exc_info=True)
+            logger.warning("Could not leave group %s.", group, exc_info=True)
         last, online = await get_presence().leave(
             room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
         )

@@ -8,17 +8,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
+from chat.auth import ResilientAuthMiddlewareStack
 from chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(chat_websocket_urlpatterns))
+            ResilientAuthMiddlewareStack(URLRouter(chat_websocket_urlpatterns))
         ),
     }
 )

@@ -102,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("DJANGO_TEST_DB", str(BASE_DIR / "test_db.sqlite3"))
     }
+else:
+    # Named outright: a live-server test process would otherwise prefix it a second time.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

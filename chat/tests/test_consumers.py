@@ -6,12 +6,14 @@ import contextlib
 import functools
 import inspect
 import json
+from unittest import mock
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.db import OperationalError
 from django.test import Client, TransactionTestCase, override_settings
 
 from chat import presence, services
@@ -621,3 +623,22 @@ class PingTestCase(SocketTestCase):
         await database_sync_to_async(make_message)(self.room, self.bob)
         await self.send(alice, type="ping", t=2)
         await self.expect(alice, "pong", t=2, rev=3)
+
+
+class DatabaseOutageAtHandshakeTests(TransactionTestCase):
+    """A handshake while the database is down is refused with a code that says: retry."""
+
+    async def test_session_lookup_failure_closes_with_4503_not_an_exception(self):
+        communicator = WebsocketCommunicator(
+            application,
+            "/ws/rooms/general/",
+            headers=[(b"origin", b"http://localhost"), (b"cookie", b"sessionid=abc")],
+        )
+        with mock.patch("channels.auth.get_user", side_effect=OperationalError("db down")):
+            connected, _ = await communicator.connect()
+            self.assertTrue(connected)
+            self.assertEqual(
+                await communicator.receive_output(timeout=TIMEOUT),
+                {"type": "websocket.close", "code": 4503},
+            )
+        await communicator.disconnect()
