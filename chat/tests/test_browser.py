@@ -7,8 +7,10 @@ Runs Debian's Chromium through Playwright against a live daphne server. Without
 import os
 import re
 import unittest
+from functools import partial
 
 from channels.testing import ChannelsLiveServerTestCase
+from channels.testing.live import make_application, set_database_connection
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
@@ -41,8 +43,8 @@ def require_chromium() -> None:
     raise unittest.SkipTest(message)
 
 
-class RoomInBrowserTests(ChannelsLiveServerTestCase):
-    """Messages typed in one browser appear live in another, and stay after a reload."""
+class BrowserTestCase(ChannelsLiveServerTestCase):
+    """A live daphne server and a headless Chromium, shared by the tests of a class."""
 
     @classmethod
     def setUpClass(cls):
@@ -65,6 +67,10 @@ class RoomInBrowserTests(ChannelsLiveServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A server started after the browser (a restart) holds copies of the browser
+        # driver's pipes: stop it first, or the driver never sees them close.
+        cls._server_process.terminate()
+        cls._server_process.join()
         cls._stop_browser()
         super().tearDownClass()
 
@@ -125,7 +131,13 @@ class RoomInBrowserTests(ChannelsLiveServerTestCase):
         bodies = page.locator('[data-js="messages"] li[data-id] .message-body')
         return bodies.filter(has_text=re.compile(rf"^{re.escape(text)}$"))
 
-    # --- tests ------------------------------------------------------------------------
+    def shown_bodies(self, page) -> list[str]:
+        """Return the bodies of the stored messages shown, top to bottom."""
+        return page.locator('[data-js="messages"] li[data-id] .message-body').all_text_contents()
+
+
+class RoomInBrowserTests(BrowserTestCase):
+    """Messages typed in one browser appear live in another, and stay after a reload."""
 
     def test_message_arrives_live_and_survives_a_reload(self):
         alice = self.open_room_as(self.alice)
@@ -168,3 +180,52 @@ class RoomInBrowserTests(ChannelsLiveServerTestCase):
         self.assertEqual(body.text_content(), payload)
         self.assertEqual(bob.locator("#room img").count(), 0)
         self.assertEqual(self.problems, [])
+
+
+class ServerOutageInBrowserTests(BrowserTestCase):
+    """Messages typed while the server is down are delivered once it is back."""
+
+    def restart_server_after(self, while_stopped):
+        """Stop the live server, run `while_stopped`, then start it again on the same port."""
+        cls = type(self)
+        cls._server_process.terminate()
+        cls._server_process.join()
+        while_stopped()
+        cls._server_process = cls.ProtocolServerProcess(
+            cls.host,
+            partial(make_application, static_wrapper=cls.static_wrapper),
+            setup=set_database_connection,
+            port=cls._port,
+        )
+        cls._server_process.start()
+        if not cls._server_process.ready.wait(timeout=30):
+            raise RuntimeError("The live server did not come back")
+
+    def test_messages_sent_while_the_server_is_down_arrive_once_in_order(self):
+        alice = self.open_room_as(self.alice)
+        bob = self.open_room_as(self.bob)
+        texts = ["first while down", "second while down", "third while down"]
+
+        def send_three():
+            alice.locator('[data-js="conn-state"]:not([data-state="live"])').wait_for()
+            for text in texts:
+                self.type_and_send(alice, text)
+            # Shown at once, as pending, before any server has them.
+            self.assertEqual(alice.locator('[data-js="outbox"] li').count(), 3)
+            self.assertEqual(Message.objects.filter(room=self.room).count(), 0)
+
+        self.restart_server_after(send_three)
+
+        for page in (alice, bob):
+            self.shown_message(page, texts[-1]).wait_for(timeout=45_000)
+            self.assertEqual(self.shown_bodies(page), texts)
+        alice.locator('[data-js="outbox"] li').first.wait_for(state="detached")
+        self.assertEqual(
+            list(
+                Message.objects.filter(room=self.room).order_by("id").values_list("body", flat=True)
+            ),
+            texts,
+        )
+        # Chromium reports the refused reconnection attempts; nothing else went wrong.
+        unexpected = [p for p in self.problems if "ERR_CONNECTION_REFUSED" not in p]
+        self.assertEqual(unexpected, [])
