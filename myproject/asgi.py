@@ -9,15 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 
 from chat.auth import ResilientAuthMiddlewareStack
+from chat.origin import SameSiteOriginValidator
 from chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameSiteOriginValidator(
             ResilientAuthMiddlewareStack(URLRouter(chat_websocket_urlpatterns))
         ),
     }
