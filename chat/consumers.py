@@ -30,6 +30,7 @@ from .protocol import (
     SyncCommand,
     TypingCommand,
 )
+from .sessions import session_watch
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.room = room
         self.group = protocol.room_group_name(room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # The user's own group carries the nudges that end a login (logout, password).
+        await self.channel_layer.group_add(
+            protocol.user_group_name(self.user.pk), self.channel_name
+        )
+        session_watch.add(
+            channel_name=self.channel_name,
+            session_key=self.scope["session"].session_key,
+            user_id=self.user.pk,
+        )
         first, online = await get_presence().join(
             room_id=room.pk,
             user_id=self.user.pk,
@@ -153,8 +163,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.group is None:
             return  # never admitted, or already left
         group, self.group = self.group, None
+        session_watch.discard(self.channel_name)
         try:
             await self.channel_layer.group_discard(group, self.channel_name)
+            await self.channel_layer.group_discard(
+                protocol.user_group_name(self.user.pk), self.channel_name
+            )
         except Exception:
             # The group entry expires by itself (group_expiry).
             logger.warning("Could not leave group %s.", group, exc_info=True)
@@ -273,6 +287,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
     }
 
     # --- channel-layer events ----------------------------------------------------------
+
+    async def chat_session_check(self, event):
+        """Called when the user's login changed: close now if it was this session's logout."""
+        if event.get("ended_session") == self.scope["session"].session_key:
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
+        else:
+            session_watch.check_soon(self.channel_name)
+
+    async def chat_signed_out(self, event):
+        """Called when this socket's session no longer signs its user in."""
+        await self.close(protocol.CLOSE_UNAUTHENTICATED)
 
     async def chat_frame(self, event):
         """Called with a frame broadcast to the room: forward it unless it is not for us."""

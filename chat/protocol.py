@@ -74,6 +74,11 @@ def room_group_name(room_id: int) -> str:
     return f"chat.room.{int(room_id)}"
 
 
+def user_group_name(user_id: int) -> str:
+    """Return the channel-layer group of all of a user's sockets."""
+    return f"chat.user.{int(user_id)}"
+
+
 # --- inbound frames ----------------------------------------------------------
 
 

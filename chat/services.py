@@ -24,6 +24,7 @@ from .protocol import (
     message_data,
     room_data,
     room_group_name,
+    user_group_name,
 )
 from .selectors import room_is_open_to, room_membership
 
@@ -51,6 +52,16 @@ def _group_send(group: str, event: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
         logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
+
+
+def user_login_changed(*, user_id: int, ended_session_key: str | None = None) -> None:
+    """Make the user's open sockets check, after commit, that they are still signed in.
+
+    A socket opened with `ended_session_key` (a logout) closes without checking.
+    """
+    event = {"type": "chat.session_check", "ended_session": ended_session_key}
+    group = user_group_name(user_id)
+    transaction.on_commit(lambda: _group_send(group, event))
 
 
 # --- rooms ------------------------------------------------------------------------
