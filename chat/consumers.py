@@ -112,6 +112,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def admit(self, room: Room):
         """Join the room's group first, then greet, then catch up (PROTOCOL.md, "Opening")."""
+        first, online, user_sockets = await get_presence().join(
+            room_id=room.pk,
+            user_id=self.user.pk,
+            username=self.user.username,
+            channel_name=self.channel_name,
+        )
+        if user_sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
+            await get_presence().leave(
+                room_id=room.pk, user_id=self.user.pk, channel_name=self.channel_name
+            )
+            await self.close(protocol.CLOSE_TOO_MANY_SOCKETS)
+            return
         self.room = room
         self.group = protocol.room_group_name(room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -123,12 +135,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             channel_name=self.channel_name,
             session_key=self.scope["session"].session_key,
             user_id=self.user.pk,
-        )
-        first, online = await get_presence().join(
-            room_id=room.pk,
-            user_id=self.user.pk,
-            username=self.user.username,
-            channel_name=self.channel_name,
         )
         rev = await database_sync_to_async(_room_rev)(room.pk)
         await self.send_frame(

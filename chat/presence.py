@@ -13,7 +13,9 @@ import asyncio
 import logging
 import math
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -21,6 +23,12 @@ from django.conf import settings
 from .protocol import encode, room_group_name
 
 logger = logging.getLogger(__name__)
+
+
+class Joined(NamedTuple):
+    first: bool  # the user's first socket in the room
+    online: list[str]  # who is online in the room
+    user_sockets: int  # the user's open sockets, in every room and process
 
 
 async def broadcast_presence(*, room_id: int, username: str, status: str, online: list[str]):
@@ -56,22 +64,26 @@ class LocalPresence:
 
     def __init__(self):
         self._rooms: dict[int, _RoomPresence] = {}
+        self._user_sockets: dict[int, set[str]] = defaultdict(set)
 
-    async def join(
-        self, *, room_id: int, user_id: int, username: str, channel_name: str
-    ) -> tuple[bool, list[str]]:
-        """Record an open socket; return (whether it is the user's first, who is online)."""
+    async def join(self, *, room_id: int, user_id: int, username: str, channel_name: str) -> Joined:
+        """Record an open socket."""
         room = self._rooms.setdefault(room_id, _RoomPresence())
         channels = room.channels.setdefault(user_id, set())
         first = not channels
         channels.add(channel_name)
         room.usernames[user_id] = username
-        return first, room.online()
+        self._user_sockets[user_id].add(channel_name)
+        return Joined(first, room.online(), len(self._user_sockets[user_id]))
 
     async def leave(
         self, *, room_id: int, user_id: int, channel_name: str
     ) -> tuple[bool, list[str]]:
         """Forget a socket; return (whether it was the user's last, who is online)."""
+        sockets = self._user_sockets.get(user_id, set())
+        sockets.discard(channel_name)
+        if not sockets:
+            self._user_sockets.pop(user_id, None)
         room = self._rooms.get(room_id)
         if room is None or channel_name not in room.channels.get(user_id, ()):
             return False, room.online() if room else []
@@ -91,13 +103,18 @@ class LocalPresence:
 
 # Entries are "<user id>|<username>|<channel name>" in a sorted set per room, scored
 # by the time they expire. Usernames never contain "|".
+# A second sorted set per user holds the user's sockets in every room, to cap them.
 _JOIN = """
 local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return live
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {live, redis.call('ZCARD', KEYS[2])}
 """
 _LEAVE = """
+redis.call('ZREM', KEYS[2], ARGV[3])
 local removed = redis.call('ZREM', KEYS[1], ARGV[2])
 local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
 return {removed, live}
@@ -165,29 +182,32 @@ class RedisPresence:
     def _key(room_id: int) -> str:
         return f"chat:presence:{room_id}"
 
-    async def join(
-        self, *, room_id: int, user_id: int, username: str, channel_name: str
-    ) -> tuple[bool, list[str]]:
-        """Record an open socket; return (whether it is the user's first, who is online)."""
+    @staticmethod
+    def _user_key(user_id: int) -> str:
+        return f"chat:sockets:{user_id}"
+
+    async def join(self, *, room_id: int, user_id: int, username: str, channel_name: str) -> Joined:
+        """Record an open socket."""
         self.local[channel_name] = (room_id, user_id, username)
         now = time.time()
         try:
-            live = _parse(
-                await self._client().eval(
-                    _JOIN,
-                    1,
-                    self._key(room_id),
-                    now,
-                    now + self.ttl,
-                    _entry(user_id, username, channel_name),
-                    self.key_ttl,
-                )
+            live, user_sockets = await self._client().eval(
+                _JOIN,
+                2,
+                self._key(room_id),
+                self._user_key(user_id),
+                now,
+                now + self.ttl,
+                _entry(user_id, username, channel_name),
+                self.key_ttl,
+                f"{room_id}|{channel_name}",
             )
         except Exception:
             logger.warning("Presence join failed; the heartbeat will record it.", exc_info=True)
-            return False, [username]
+            return Joined(False, [username], 1)
+        live = _parse(live)
         first = not any(entry[0] == user_id for entry in live)
-        return first, _online([*live, (user_id, username, channel_name)])
+        return Joined(first, _online([*live, (user_id, username, channel_name)]), user_sockets)
 
     async def leave(
         self, *, room_id: int, user_id: int, channel_name: str
@@ -197,10 +217,12 @@ class RedisPresence:
         try:
             removed, live = await self._client().eval(
                 _LEAVE,
-                1,
+                2,
                 self._key(room_id),
+                self._user_key(user_id),
                 time.time(),
                 _entry(user_id, username, channel_name),
+                f"{room_id}|{channel_name}",
             )
         except Exception:
             logger.warning("Presence leave failed; the entry will expire.", exc_info=True)
@@ -231,6 +253,8 @@ class RedisPresence:
         async with self._client().pipeline(transaction=False) as pipe:
             for channel_name, (room_id, user_id, username) in sockets:
                 pipe.zadd(self._key(room_id), {_entry(user_id, username, channel_name): expires})
+            for channel_name, (room_id, user_id, _username) in sockets:
+                pipe.zadd(self._user_key(user_id), {f"{room_id}|{channel_name}": expires})
             for room_id in {room_id for room_id, _user, _name in self.local.values()}:
                 pipe.expire(self._key(room_id), self.key_ttl)
             added = (await pipe.execute())[: len(sockets)]

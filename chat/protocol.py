@@ -21,6 +21,8 @@ CLOSE_TOO_MANY_BAD_FRAMES = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# The user has CHAT_MAX_SOCKETS_PER_USER sockets open already (every room, every process).
+CLOSE_TOO_MANY_SOCKETS = 4429
 # The database or the channel layer failed: reconnect (with backoff) and catch up. Not
 # 1011: daphne (autobahn) lets an application close only with 1000 or 3000-4999, and
 # raises on anything else (django/daphne#374).

@@ -206,6 +206,7 @@ CHAT_FRAME_MAX = int(os.environ.get("CHAT_FRAME_MAX", "16384"))
 CHAT_RATE_MESSAGES = int(os.environ.get("CHAT_RATE_MESSAGES", "10"))
 CHAT_RATE_PERIOD = float(os.environ.get("CHAT_RATE_PERIOD", "10"))
 CHAT_TYPING_INTERVAL = float(os.environ.get("CHAT_TYPING_INTERVAL", "2"))
+CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "30"))
 CHAT_BAD_FRAMES_MAX = int(os.environ.get("CHAT_BAD_FRAMES_MAX", "20"))
 CHAT_BAD_FRAMES_WINDOW = float(os.environ.get("CHAT_BAD_FRAMES_WINDOW", "60"))
 # Presence across processes: a socket's entry lives CHAT_PRESENCE_TTL seconds unless its

@@ -642,3 +642,29 @@ class DatabaseOutageAtHandshakeTests(TransactionTestCase):
                 {"type": "websocket.close", "code": 4503},
             )
         await communicator.disconnect()
+
+
+@override_settings(CHAT_MAX_SOCKETS_PER_USER=2)
+class SocketCapTests(SocketTestCase):
+    """A user may hold only so many sockets at once, across rooms."""
+
+    def setUp(self):
+        super().setUp()
+        make_room("Other")
+
+    async def test_a_socket_over_the_cap_is_closed_with_4429_and_frees_nothing(self):
+        first, _ = await self.join(self.alice)
+        second = await self.connect(self.alice, "/ws/rooms/other/")
+        await self.expect(second, "hello")
+        third = self.communicator(self.alice)
+        connected, _ = await third.connect(timeout=TIMEOUT)
+        self.assertTrue(connected)
+        await self.assertClosed(third, 4429)
+        await third.disconnect()
+        # The refused socket took no place: closing one of the two lets a new one in.
+        await second.disconnect()
+        again = await self.connect(self.alice, "/ws/rooms/other/")
+        await self.expect(again, "hello")
+        await self.expect(again, "presence", user="alice", status="online")
+        await self.assertStillOpen(first)
+        await self.assertStillOpen(again)

@@ -15,14 +15,10 @@ from .servers import RedisServer
 class LocalPresenceTests(SimpleTestCase):
     async def test_second_tab_is_not_a_second_join_and_last_tab_leaves(self):
         presence = LocalPresence()
-        first, online = await presence.join(
-            room_id=1, user_id=7, username="alice", channel_name="tab-1"
-        )
-        self.assertEqual((first, online), (True, ["alice"]))
-        first, online = await presence.join(
-            room_id=1, user_id=7, username="alice", channel_name="tab-2"
-        )
-        self.assertEqual((first, online), (False, ["alice"]))
+        joined = await presence.join(room_id=1, user_id=7, username="alice", channel_name="tab-1")
+        self.assertEqual(joined, (True, ["alice"], 1))
+        joined = await presence.join(room_id=1, user_id=7, username="alice", channel_name="tab-2")
+        self.assertEqual(joined, (False, ["alice"], 2))
         self.assertEqual(
             await presence.leave(room_id=1, user_id=7, channel_name="tab-1"), (False, ["alice"])
         )
@@ -33,10 +29,10 @@ class LocalPresenceTests(SimpleTestCase):
     async def test_rooms_are_separate_and_lists_sorted(self):
         presence = LocalPresence()
         await presence.join(room_id=1, user_id=2, username="zoe", channel_name="a")
-        _first, online = await presence.join(room_id=1, user_id=1, username="bob", channel_name="b")
-        self.assertEqual(online, ["bob", "zoe"])
-        _first, online = await presence.join(room_id=2, user_id=3, username="cy", channel_name="c")
-        self.assertEqual(online, ["cy"])
+        joined = await presence.join(room_id=1, user_id=1, username="bob", channel_name="b")
+        self.assertEqual(joined.online, ["bob", "zoe"])
+        joined = await presence.join(room_id=2, user_id=3, username="cy", channel_name="c")
+        self.assertEqual(joined.online, ["cy"])
 
     async def test_leaving_twice_is_not_a_second_leave(self):
         presence = LocalPresence()
@@ -82,7 +78,7 @@ class RedisPresenceTests(SimpleTestCase):
         await self.flush_redis()
         process_a, process_b = self.process(), self.process()
         await process_a.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
-        first, online = await process_b.join(
+        first, online, _sockets = await process_b.join(
             room_id=1, user_id=2, username="bob", channel_name="b.1"
         )
         self.assertTrue(first)
@@ -92,10 +88,15 @@ class RedisPresenceTests(SimpleTestCase):
     async def test_second_tab_on_another_process_is_not_a_second_join(self):
         await self.flush_redis()
         process_a, process_b = self.process(), self.process()
-        first, _ = await process_a.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
-        self.assertTrue(first)
-        first, _ = await process_b.join(room_id=1, user_id=1, username="alice", channel_name="b.1")
-        self.assertFalse(first)
+        joined = await process_a.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        self.assertTrue(joined.first)
+        joined = await process_b.join(room_id=2, user_id=1, username="alice", channel_name="b.2")
+        # Sockets are counted per user across rooms and processes.
+        self.assertEqual(joined.user_sockets, 2)
+        joined = await process_b.join(room_id=1, user_id=1, username="alice", channel_name="b.1")
+        self.assertFalse(joined.first)
+        self.assertEqual(joined.user_sockets, 3)
+        await process_b.leave(room_id=2, user_id=1, channel_name="b.2")
         last, online = await process_a.leave(room_id=1, user_id=1, channel_name="a.1")
         self.assertEqual((last, online), (False, ["alice"]))
         last, online = await process_b.leave(room_id=1, user_id=1, channel_name="b.1")

@@ -45,6 +45,7 @@ const FINAL_CLOSES = {
   4400: "Disconnected: the connection sent too many invalid frames. Reload the page to reconnect.",
   4403: "You are not allowed in this room any more.",
   4404: "This room does not exist any more.",
+  4429: "Too many open tabs or windows: close some, then reload this page.",
 };
 
 const STATE_LABELS = {
