@@ -181,6 +181,20 @@ class RoomInBrowserTests(BrowserTestCase):
         self.assertEqual(bob.locator("#room img").count(), 0)
         self.assertEqual(self.problems, [])
 
+    def test_a_room_named_with_markup_runs_nothing(self):
+        name = "<script>window.pwned = 1</script>"
+        topic = '<img src=x onerror="window.pwned = 2">'
+        hostile = services.room_create(name=name, topic=topic, created_by=self.bob)
+        self.room = hostile
+        alice = self.open_room_as(self.alice)
+        self.assertEqual(alice.locator('[data-js="room-name"]').text_content(), name)
+        self.assertEqual(alice.locator('[data-js="room-topic"]').text_content(), topic)
+        alice.goto(f"{self.live_server_url}{reverse('chat:room_list')}")
+        alice.get_by_text(name, exact=True).first.wait_for()
+        self.assertEqual(alice.locator("main img").count(), 0)
+        self.assertIsNone(alice.evaluate("window.pwned"))
+        self.assertEqual(self.problems, [])
+
 
 class ServerOutageInBrowserTests(BrowserTestCase):
     """Messages typed while the server is down are delivered once it is back."""
