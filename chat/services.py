@@ -200,6 +200,19 @@ def _message_for_change(*, room: Room, message_id: int) -> Message:
     return message
 
 
+def _save_change(
+    message: Message, *, room: Room, fields: list[str], event: str, origin_channel: str
+) -> dict:
+    """Save a changed message under the room's next revision and broadcast `event`."""
+    message.rev = _next_rev(room)
+    message.save(update_fields=[*fields, "rev"])
+    data = message_data(message, room_slug=room.slug)
+    room_broadcast(
+        room_id=room.pk, frame={"type": event, "message": data}, origin_channel=origin_channel
+    )
+    return data
+
+
 @transaction.atomic
 def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel: str = "") -> dict:
     """Change a message's body (author only) and broadcast `message.updated`."""
@@ -211,15 +224,13 @@ def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel
         return message_data(message, room_slug=room.slug)
     message.body = body
     message.edited_at = timezone.now()
-    message.rev = _next_rev(room)
-    message.save(update_fields=["body", "edited_at", "rev"])
-    data = message_data(message, room_slug=room.slug)
-    room_broadcast(
-        room_id=room.pk,
-        frame={"type": "message.updated", "message": data},
+    return _save_change(
+        message,
+        room=room,
+        fields=["body", "edited_at"],
+        event="message.updated",
         origin_channel=origin_channel,
     )
-    return data
 
 
 @transaction.atomic
@@ -229,12 +240,10 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
     if message.author_id != user.pk and not user.is_staff:
         raise ProtocolError(FORBIDDEN, "Only the author or staff can delete a message.")
     message.deleted_at = timezone.now()
-    message.rev = _next_rev(room)
-    message.save(update_fields=["deleted_at", "rev"])
-    data = message_data(message, room_slug=room.slug)
-    room_broadcast(
-        room_id=room.pk,
-        frame={"type": "message.deleted", "message": data},
+    return _save_change(
+        message,
+        room=room,
+        fields=["deleted_at"],
+        event="message.deleted",
         origin_channel=origin_channel,
     )
-    return data
