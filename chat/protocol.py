@@ -5,6 +5,7 @@ functions here, so a message is judged the same way whichever way it arrives.
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ MALFORMED_CODES = frozenset({BAD_JSON, BAD_FRAME, TOO_LONG})
 
 CLIENT_ID_RE = re.compile(rf"\A{CLIENT_ID_PATTERN}\Z")
 HISTORY_LIMIT_MAX = 100
+# Deeper than any frame of the protocol, far from Python's recursion limit.
+MAX_NESTING = 32
 # A JavaScript client can represent integers up to 2**53 exactly; anything larger is garbage.
 MAX_INT = 2**53 - 1
 
@@ -122,14 +125,44 @@ class PingCommand:
     t: Any
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    # Python reads NaN, Infinity and 1e400; a browser's JSON.parse would refuse their echo.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _nested_deeper_than(value, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
 def decode_frame(text: str) -> dict:
     """Parse a text frame into a JSON object, or raise ProtocolError."""
-    if len(text) > settings.CHAT_FRAME_MAX or len(text.encode()) > settings.CHAT_FRAME_MAX:
+    # "surrogatepass": a str may hold lone surrogates; the field checks refuse them later.
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if len(text) > settings.CHAT_FRAME_MAX or size > settings.CHAT_FRAME_MAX:
         raise ProtocolError(TOO_LONG, f"Frames are limited to {settings.CHAT_FRAME_MAX} bytes.")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError):
         raise ProtocolError(BAD_JSON, "The frame is not valid JSON.") from None
+    # A reply may echo a value (ping's t): one too deep to encode again is refused here.
+    if _nested_deeper_than(data, MAX_NESTING):
+        raise ProtocolError(BAD_JSON, "The frame is nested too deeply.")
     if not isinstance(data, dict):
         raise ProtocolError(BAD_FRAME, "A frame must be a JSON object.")
     return data

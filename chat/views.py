@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -87,11 +88,15 @@ def _query_int(request, name: str, *, minimum: int) -> int | None:
     value = request.GET.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit() or int(value) < minimum:
+    if not value.isascii() or not value.isdigit():
         raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer >= {minimum}.")
-    if int(value) > protocol.MAX_INT:
+    # int() refuses more than 4300 digits: compare lengths first.
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(protocol.MAX_INT)) or int(digits) > protocol.MAX_INT:
         raise ProtocolError(BAD_FRAME, f"'{name}' is out of range.")
-    return int(value)
+    if int(digits) < minimum:
+        raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer >= {minimum}.")
+    return int(digits)
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,6 +118,10 @@ def api_room_messages(request, slug):
         return JsonResponse(selectors.message_page(room=room, before=before, limit=limit))
     except ProtocolError as error:
         return _error_from(error)
+    except RequestDataTooBig:
+        return _error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
+    except TooManyFieldsSent:
+        return _error(BAD_FRAME, "Too many query parameters.")
     except DatabaseError:
         # Never a half-done answer: the client resends by client_id.
         logger.exception("API request failed in room %s", slug)
@@ -120,7 +129,10 @@ def api_room_messages(request, slug):
 
 
 def _api_post_message(request, room) -> JsonResponse:
-    if len(request.body) > settings.CHAT_FRAME_MAX:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    too_big = declared.isdigit() and int(declared) > settings.CHAT_FRAME_MAX
+    # Refuse by the declared length before reading a large body at all.
+    if too_big or len(request.body) > settings.CHAT_FRAME_MAX:
         raise ProtocolError(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
     try:
         data = json.loads(request.body)
