@@ -38,6 +38,14 @@ logger = logging.getLogger(__name__)
 SERVICE_ERRORS = (RedisError, DatabaseError, OSError)
 
 
+def log_failure(error: Exception, message: str, *args) -> None:
+    """Log a failed frame: an outage in one line (there are many), anything else in full."""
+    if isinstance(error, SERVICE_ERRORS):
+        logger.warning(f"{message}: %s: %s", *args, type(error).__name__, error)
+    else:
+        logger.exception(message, *args)
+
+
 def _room_open(*, slug: str, user) -> Room | int:
     """Return the room the user may enter, or the close code that refuses them."""
     room = Room.objects.filter(slug=slug).first()
@@ -197,8 +205,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.command_handlers[type(command)](self, command)
         except ProtocolError as error:
             await self.send_error(error)
-        except Exception:
-            logger.exception("Frame failed in room %s", self.room.slug)
+        except Exception as error:
+            log_failure(error, "Frame failed in room %s", self.room.slug)
             await self.send_error(ProtocolError(SERVER_ERROR, "The server could not do that."))
 
     # --- commands ---------------------------------------------------------------
@@ -214,9 +222,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         except ProtocolError:
             raise
-        except Exception:
+        except Exception as error:
             # Never acknowledged: the client keeps it in its outbox and resends it.
-            logger.exception("message.send failed in room %s", self.room.slug)
+            log_failure(error, "message.send failed in room %s", self.room.slug)
             raise ProtocolError(
                 SERVER_ERROR, "The message was not stored; try again.", client_id=command.client_id
             ) from None

@@ -122,9 +122,9 @@ def api_room_messages(request, slug):
         return _error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
     except TooManyFieldsSent:
         return _error(BAD_FRAME, "Too many query parameters.")
-    except DatabaseError:
+    except DatabaseError as error:
         # Never a half-done answer: the client resends by client_id.
-        logger.exception("API request failed in room %s", slug)
+        logger.warning("API request failed in room %s: %s", slug, error)
         return _error(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
 
 
