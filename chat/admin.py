@@ -22,15 +22,34 @@ def _count_of(queryset):
 
 
 class MembershipInline(admin.TabularInline):
+    """The room's members: their role and ban can be changed, not who they are."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
     fields = ["user", "role", "banned", "joined_at", "last_read_rev"]
-    readonly_fields = ["joined_at", "last_read_rev"]
+    # Read-only, the user is shown from the joined row; a widget would query per row.
+    readonly_fields = ["user", "joined_at", "last_read_rev"]
 
     def get_queryset(self, request):
         # Each row shows its membership's str(), which reads the user and the room.
         return super().get_queryset(request).select_related("user", "room")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MembershipAddInline(admin.TabularInline):
+    """New members, picked by username."""
+
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "banned"]
+    autocomplete_fields = ["user"]
+    verbose_name = "new member"
+    verbose_name_plural = "add members"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
 
 
 @admin.register(Room)
@@ -49,7 +68,7 @@ class RoomAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["rev", "created_by", "created_at", "last_activity_at"]
     date_hierarchy = "created_at"
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, MembershipAddInline]
 
     def save_model(self, request, obj, form, change):
         if change:
