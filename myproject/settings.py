@@ -5,6 +5,7 @@ layer. See README.md ("Configuration") for the list.
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -196,8 +197,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "myproject.storage.StaticStorage"},
 }
-# Serve straight from the source folders when collectstatic has not run (tests, dev).
+# Serve straight from the source folders when collectstatic has not run (tests, dev),
+# and then do not warn that STATIC_ROOT is missing.
 WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 WHITENOISE_MANIFEST_STRICT = False
 
 # Chat limits (PROTOCOL.md, "Limits"): each one a setting.
