@@ -200,7 +200,7 @@ STORAGES = {
 # Serve straight from the source folders when collectstatic has not run (tests, dev),
 # and then do not warn that STATIC_ROOT is missing.
 WHITENOISE_USE_FINDERS = True
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 WHITENOISE_MANIFEST_STRICT = False
 
 # Chat limits (PROTOCOL.md, "Limits"): each one a setting.
