@@ -38,7 +38,7 @@ else \
 fi
 endef
 
-.PHONY: help run migrate superuser test lint test-python test-django system-deps deps compose-check clean
+.PHONY: help run migrate superuser test lint test-python test-django system-deps deps compose-check clean bench
 
 help:
 	@echo "make run          set up, migrate and serve http://$(HOST):$(PORT) (SQLite, in-process layer)"
@@ -48,6 +48,7 @@ help:
 	@echo "make test-python  the suite through pytest"
 	@echo "make test-django  the suite through Django's runner (python manage.py test)"
 	@echo "make clean        remove caches, test databases and collected static files"
+	@echo "make bench        short benchmark: project vs naive vs raw (bench/README.md)"
 
 # --- setup ------------------------------------------------------------------------------
 
@@ -100,3 +101,8 @@ compose-check:
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis staticfiles test_db.sqlite3*
 	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+# Short benchmark run (< 5 minutes): project vs the reference servers; see bench/README.md.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) bench/run.py --short --plot bench/out/fanout-short.png

@@ -1,0 +1,430 @@
+"""An asyncio load generator for chat servers, on the `websockets` client (uvloop if present).
+
+It opens `rooms x members` sockets, spread over several client processes, lets the
+senders send at a given total rate for each step of a schedule, and measures the
+end-to-end latency of every delivery: the sender writes time.time() into the message
+body, each receiver computes time.time() - that on arrival (one machine, one clock).
+
+Two protocols:
+- "project": PROTOCOL.md; wait for `hello`, send `message.send` {client_id, body},
+  receive `message.new` (every member, the sender included).
+- "tiny": the peers' protocol (naive and raw); send {"type": "chat_message",
+  "message": body}, receive {"type": "message", "message": body, ...} (raw echoes the
+  frame it got, so the same marker is found in it).
+
+Usage against a server that is already running (run.py starts them for you):
+
+    python bench/loadgen.py --url ws://127.0.0.1:8303/ws/chat/{room}/ --protocol tiny \
+        --members 200 --rates 5,10,20 --seconds 10
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import resource
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+# ~<step>~<send time>~ inside the body; found with a regex without decoding the frame.
+MARKER = re.compile(r"~(\d+)~(\d+\.\d+)~")
+CONNECT_CONCURRENCY = 20
+DRAIN_QUIET = 1.5
+
+
+@dataclass
+class Plan:
+    protocol: str  # "project" or "tiny"
+    url: str  # with "{room}"
+    origin: str | None
+    cookies: list  # Cookie headers, one per user; socket k uses cookies[k % len]
+    rooms: list[str]
+    members: int  # sockets per room
+    senders: int  # senders per room (the first members of each room)
+    steps: list[tuple[float, float]]  # (total msgs/s, seconds)
+    gap: float = 2.0  # quiet seconds after each step (its late deliveries still count)
+    drain: float = 5.0  # at most this long after the last step, until deliveries stop
+    workers: int = 2
+    pad: int = 40  # characters of filler in each body
+    settle: float = 2.0  # wait after every socket is open, before the first step
+    server_pid: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def sockets(self):
+        """(socket index, room, cookie, is_sender) for every socket."""
+        k = 0
+        for room in self.rooms:
+            for m in range(self.members):
+                yield k, room, self.cookies[k % len(self.cookies)], m < self.senders
+                k += 1
+
+    @property
+    def total_senders(self) -> int:
+        return len(self.rooms) * min(self.senders, self.members)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _Worker:
+    def __init__(self, wid: int, plan: Plan):
+        self.wid = wid
+        self.plan = plan
+        self.mine = [s for s in plan.sockets() if s[0] % plan.workers == wid]
+        self.socks: dict[int, object] = {}
+        self.room_of: dict[int, str] = {}
+        nsteps = len(plan.steps)
+        self.latencies = [array("d") for _ in range(nsteps)]
+        self.sent = [0] * nsteps
+        self.send_lag = [0.0] * nsteps  # worst lateness of the sender's schedule, s
+        self.errors: Counter = Counter()
+        self.other_types: Counter = Counter()  # frames without a marker, by type
+        self.closed: Counter = Counter()
+        self.connect_failures: Counter = Counter()
+        self.frames = 0
+        self.last_delivery = 0.0
+        self._tasks: set[asyncio.Task] = set()
+
+    async def _open(self, k: int, room: str, cookie: str | None, sem: asyncio.Semaphore):
+        headers = {"Cookie": cookie} if cookie else None
+        async with sem:
+            try:
+                ws = await connect(
+                    self.plan.url.format(room=room),
+                    origin=self.plan.origin,
+                    additional_headers=headers,
+                    compression=None,
+                    max_queue=None,
+                    ping_interval=None,
+                    open_timeout=30,
+                    max_size=2**22,
+                )
+            except Exception as exc:
+                self.connect_failures[type(exc).__name__] += 1
+                return
+            if self.plan.protocol == "project":
+                try:
+                    first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                except (ConnectionClosed, TimeoutError) as exc:
+                    code = getattr(getattr(exc, "rcvd", None), "code", None)
+                    self.connect_failures[f"no hello (close {code})"] += 1
+                    return
+                if first.get("type") != "hello":
+                    self.connect_failures[f"first frame {first.get('type')}"] += 1
+                    await ws.close()
+                    return
+        self.socks[k] = ws
+        self.room_of[k] = room
+        task = asyncio.get_running_loop().create_task(self._receive(ws))
+        self._tasks.add(task)
+
+    async def _receive(self, ws):
+        latencies = self.latencies
+        search = MARKER.search
+        now = time.time
+        try:
+            async for raw in ws:
+                self.frames += 1
+                match = search(raw)
+                if match is not None:
+                    at = now()
+                    latencies[int(match.group(1))].append(at - float(match.group(2)))
+                    self.last_delivery = at
+                else:
+                    with contextlib.suppress(ValueError, AttributeError):
+                        frame = json.loads(raw)
+                        kind = frame.get("type")
+                        self.other_types[kind] += 1
+                        if kind == "error":
+                            self.errors[frame.get("code")] += 1
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+            self.closed[code] += 1
+
+    def _frame(self, step: int, seq: int) -> str:
+        body = f"~{step}~{time.time():.6f}~" + "x" * self.plan.pad
+        if self.plan.protocol == "project":
+            client_id = f"w{self.wid}-{step}-{seq}"
+            return json.dumps({"type": "message.send", "client_id": client_id, "body": body})
+        return json.dumps({"type": "chat_message", "message": body})
+
+    async def _send_step(self, step: int, start: float, rate: float, seconds: float, senders):
+        if not senders or rate <= 0:
+            return
+        my_rate = rate * len(senders) / self.plan.total_senders
+        interval = 1.0 / my_rate
+        count = round(seconds * my_rate)
+        phase = interval * self.wid / self.plan.workers  # interleave the workers' sends
+        for i in range(count):
+            due = start + phase + i * interval
+            delay = due - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                self.send_lag[step] = max(self.send_lag[step], -delay)
+            ws = senders[i % len(senders)]
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(self._frame(step, i))
+                self.sent[step] += 1
+
+    async def run(self, conn):
+        sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        opened = time.time()
+        await asyncio.gather(*(self._open(k, room, c, sem) for k, room, c, _s in self.mine))
+        conn.send(("ready", len(self.socks), dict(self.connect_failures), time.time() - opened))
+        t0 = await asyncio.to_thread(conn.recv)
+        senders = [self.socks[k] for k, _r, _c, s in self.mine if s and k in self.socks]
+        cpu_at: list[tuple[float, float]] = []
+        start = t0
+        for step, (rate, seconds) in enumerate(self.plan.steps):
+            delay = start - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            cpu_at.append((time.time(), _cpu_self()))
+            await self._send_step(step, start, rate, seconds, senders)
+            start += seconds + self.plan.gap
+        # Drain: wait until no delivery came for DRAIN_QUIET s, at most plan.drain s.
+        end = start - self.plan.gap
+        while time.time() < end + self.plan.drain:
+            if time.time() - max(self.last_delivery, end) >= DRAIN_QUIET:
+                break
+            await asyncio.sleep(0.1)
+        cpu_at.append((time.time(), _cpu_self()))
+        for ws in self.socks.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 2)
+        for task in self._tasks:
+            task.cancel()
+        conn.send(
+            (
+                "done",
+                {
+                    "sent": self.sent,
+                    "send_lag": self.send_lag,
+                    "latencies": [a.tobytes() for a in self.latencies],
+                    "errors": dict(self.errors),
+                    "other_types": dict(self.other_types),
+                    "closed": {str(k): v for k, v in self.closed.items()},
+                    "frames": self.frames,
+                    "cpu_at": cpu_at,
+                },
+            )
+        )
+
+
+def _worker_main(wid: int, plan: Plan, conn):
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    runner(_Worker(wid, plan).run(conn))
+
+
+def percentile(sorted_values, q: float):
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def run(plan: Plan, log=print) -> dict:
+    """Run the plan; return per-step figures (latencies in ms)."""
+    ctx = multiprocessing.get_context("fork")
+    pipes, procs = [], []
+    for wid in range(plan.workers):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(wid, plan, child), daemon=True)
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    total_time = sum(s for _r, s in plan.steps) + plan.gap * len(plan.steps) + plan.drain
+    try:
+        opened, failures, open_seconds = 0, Counter(), 0.0
+        for pipe in pipes:
+            if not pipe.poll(180):
+                raise RuntimeError("a load worker did not open its sockets within 180 s")
+            _tag, count, failed, seconds = pipe.recv()
+            opened += count
+            failures.update(failed)
+            open_seconds = max(open_seconds, seconds)
+        log(f"  {opened} sockets open in {open_seconds:.1f} s, failures {dict(failures)}")
+        quiet_after = _wait_quiet(plan.server_pid)
+        if quiet_after is not None:
+            log(f"  server quiet (< {QUIET_CPU:.0%} CPU) {quiet_after:.1f} s after the last open")
+        t0 = time.time() + plan.settle
+        server_cpu_marks = []
+        for pipe in pipes:
+            pipe.send(t0)
+        # Sample the server's CPU at each step boundary.
+        start = t0
+        for _rate, seconds in plan.steps:
+            _sleep_until(start)
+            server_cpu_marks.append(_server_cpu(plan.server_pid))
+            start += seconds + plan.gap
+        _sleep_until(start - plan.gap)
+        results = []
+        for pipe in pipes:
+            if not pipe.poll(total_time + 120):
+                raise RuntimeError("a load worker did not finish in time")
+            results.append(pipe.recv()[1])
+        server_cpu_marks.append(_server_cpu(plan.server_pid))
+    finally:
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    summary = _summarize(plan, opened, dict(failures), open_seconds, results, server_cpu_marks)
+    summary["quiet_wait_s"] = None if quiet_after is None else round(quiet_after, 1)
+    return summary
+
+
+QUIET_CPU = 0.10
+QUIET_MAX_SECONDS = 120
+
+
+def _wait_quiet(pid: int | None) -> float | None:
+    """Wait until the server process uses < QUIET_CPU of a core over 1 s (the work of the
+    connections, e.g. presence broadcasts, is done); return the seconds waited."""
+    if pid is None:
+        return None
+    began = time.monotonic()
+    while time.monotonic() - began < QUIET_MAX_SECONDS:
+        before = _server_cpu(pid)
+        time.sleep(1.0)
+        after = _server_cpu(pid)
+        if before is None or after is None or after - before < QUIET_CPU:
+            break
+    return time.monotonic() - began
+
+
+def _sleep_until(when: float):
+    delay = when - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return None
+
+
+def _summarize(plan, opened, failures, open_seconds, results, server_cpu_marks) -> dict:
+    steps = []
+    errors, closed, other = Counter(), Counter(), Counter()
+    for r in results:
+        errors.update(r["errors"])
+        other.update(r["other_types"])
+        closed.update(r["closed"])
+    for i, (rate, seconds) in enumerate(plan.steps):
+        lat = array("d")
+        for r in results:
+            lat.frombytes(r["latencies"][i])
+        ordered = sorted(lat)
+        sent = sum(r["sent"][i] for r in results)
+        expected = sent * plan.members
+        cpu = None
+        if server_cpu_marks and server_cpu_marks[i] is not None:
+            # CPU from this step's start to the next step's start (includes the gap),
+            # or to the end of the drain for the last step.
+            end = server_cpu_marks[i + 1] if i + 1 < len(server_cpu_marks) else None
+            cpu = None if end is None else end - server_cpu_marks[i]
+        client_cpu = []
+        for r in results:
+            marks = r["cpu_at"]
+            (ta, ca), (tb, cb) = marks[i], marks[i + 1]
+            client_cpu.append(round((cb - ca) / max(tb - ta, 1e-9), 2))
+        steps.append(
+            {
+                "offered_rate": rate,
+                "seconds": seconds,
+                "sent": sent,
+                "sent_rate": round(sent / seconds, 2),
+                "expected_deliveries": expected,
+                "deliveries": len(ordered),
+                "delivered_ratio": round(len(ordered) / expected, 4) if expected else None,
+                "deliveries_per_s": round(len(ordered) / seconds, 1),
+                "p50_ms": _ms(percentile(ordered, 50)),
+                "p99_ms": _ms(percentile(ordered, 99)),
+                "max_ms": _ms(ordered[-1] if ordered else None),
+                "sender_lag_max_ms": _ms(max(r["send_lag"][i] for r in results)),
+                "server_cpu_s": None if cpu is None else round(cpu, 2),
+                "server_cpu_s_per_1000_deliveries": (
+                    round(cpu / len(ordered) * 1000, 3) if cpu is not None and ordered else None
+                ),
+                "client_cpu_utilization": client_cpu,
+            }
+        )
+    return {
+        "sockets": opened,
+        "sockets_wanted": len(plan.rooms) * plan.members,
+        "connect_failures": failures,
+        "connect_seconds": round(open_seconds, 2),
+        "errors": dict(errors),
+        "closes": dict(closed),
+        "unmarked_frames_by_type": dict(other),
+        "frames_received": sum(r["frames"] for r in results),
+        "steps": steps,
+    }
+
+
+def _ms(seconds):
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="ws URL with {room}")
+    parser.add_argument("--protocol", choices=["project", "tiny"], default="tiny")
+    parser.add_argument("--origin", default=None)
+    parser.add_argument("--cookie", action="append", default=[], help="Cookie header, repeatable")
+    parser.add_argument("--rooms", type=int, default=1)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--senders", type=int, default=None, help="per room; default all")
+    parser.add_argument("--rates", default="5,10,20", help="total msgs/s per step")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    plan = Plan(
+        protocol=args.protocol,
+        url=args.url,
+        origin=args.origin,
+        cookies=args.cookie or [None],
+        rooms=[f"bench-{i}" for i in range(args.rooms)],
+        members=args.members,
+        senders=args.senders or args.members,
+        steps=[(float(r), args.seconds) for r in args.rates.split(",")],
+        workers=args.workers,
+    )
+    print(json.dumps(run(plan), indent=1))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

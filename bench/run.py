@@ -1,0 +1,384 @@
+"""Run the benchmark scenarios against project, naive and raw; write JSON and markdown.
+
+    python bench/run.py                 # full: fan-out 5..80 msgs/s, 10 s a step, fixed load 30 s
+    python bench/run.py --short         # what `make bench` runs (< 5 minutes)
+    python bench/run.py --servers project,raw --scenarios fanout --rates 5,10
+
+Scenario 1, "fanout": one room, 200 sockets, every member a sender, the total send rate
+rising step by step; per step: deliveries/s, p50/p99 end-to-end latency.
+Scenario 2, "fixed": 50 rooms x 20 sockets, 200 msgs/s in total; p50/p99 and the server
+process's CPU-seconds per 1,000 deliveries.
+
+Each server is started fresh (new temp database) for each scenario and stopped after it.
+Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{json,md}.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadgen
+import servers
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+P99_TARGET_MS = 250
+
+
+def machine() -> dict:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    try:
+        import uvloop
+
+        uv = uvloop.__version__
+    except ImportError:
+        uv = None
+    import websockets
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "websockets": websockets.__version__,
+        "uvloop": uv,
+        "daphne": _version("daphne"),
+        "channels": _version("channels"),
+        "django": _version("django"),
+    }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def scenario_plan(name: str, args) -> dict:
+    if name == "fanout":
+        rates = [float(r) for r in args.rates.split(",")]
+        return {
+            "rooms": ["fanout"],
+            "members": args.members,
+            "steps": [(r, args.step_seconds) for r in rates],
+        }
+    if name == "fixed":
+        return {
+            "rooms": [f"room-{i}" for i in range(args.fixed_rooms)],
+            "members": args.fixed_members,
+            "steps": [(float(r), args.fixed_seconds) for r in args.fixed_rates.split(",")],
+        }
+    raise ValueError(name)
+
+
+def run_one(server_name: str, scenario: str, args, log) -> dict:
+    shape = scenario_plan(scenario, args)
+    sockets = len(shape["rooms"]) * shape["members"]
+    server = servers.make(server_name)
+    log(f"[{scenario}] {server_name}: preparing ({sockets} sockets)")
+    try:
+        server.prepare(users=sockets, rooms=shape["rooms"])
+        server.start()
+        cookies = server.cookies(sockets)
+        plan = loadgen.Plan(
+            protocol=server.protocol,
+            url=server.ws_url("{room}"),
+            origin=server.origin,
+            cookies=cookies,
+            rooms=shape["rooms"],
+            members=shape["members"],
+            senders=shape["members"],
+            steps=shape["steps"],
+            gap=args.gap,
+            drain=args.drain,
+            workers=args.workers,
+            server_pid=server.pid,
+        )
+        result = loadgen.run(plan, log=log)
+        result["server"] = server.describe()
+        result["logins"] = len([c for c in cookies if c])
+        for step in result["steps"]:
+            log(
+                f"  {step['offered_rate']:>6} msg/s: sent {step['sent_rate']}/s, "
+                f"{step['deliveries_per_s']} deliveries/s ({step['delivered_ratio']}), "
+                f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
+                f"server CPU {step['server_cpu_s']} s, clients {step['client_cpu_utilization']}"
+            )
+        if result["errors"] or result["closes"]:
+            log(f"  errors {result['errors']} closes {result['closes']}")
+        log(f"  frames without a marker: {result['unmarked_frames_by_type']}")
+        log_tail = (server.tmp / "server.log").read_text(errors="replace")[-2000:]
+        result["server_log_tail"] = log_tail
+        return result
+    finally:
+        server.stop()
+
+
+def best_rate(steps) -> float | None:
+    """The highest offered rate whose p99 is within target and that delivered everything."""
+    ok = [
+        s["offered_rate"]
+        for s in steps
+        if s["p99_ms"] is not None
+        and s["p99_ms"] <= P99_TARGET_MS
+        and (s["delivered_ratio"] or 0) >= 0.999
+    ]
+    return max(ok) if ok else None
+
+
+def ratio(a, b) -> str:
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}"
+
+
+def markdown(report: dict) -> str:
+    lines = []
+    m = report["machine"]
+    lines.append(
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"websockets {m['websockets']}, uvloop {m['uvloop']}, daphne {m['daphne']}. "
+        f"Load generator: {report['args']['workers']} client processes on the same machine."
+    )
+    lines.append("")
+    res = report["results"]
+    if "fanout" in res:
+        fan = res["fanout"]
+        names = list(fan)
+        lines.append(
+            f"### Fan-out: 1 room x {report['args']['members']} sockets, every member a sender, "
+            f"{report['args']['step_seconds']:g} s per step"
+        )
+        lines.append("")
+        lines.append(
+            "| offered msg/s | server | sent/s | deliveries/s | delivered | p50 ms | p99 ms "
+            "| max ms | server CPU s |"
+        )
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        nsteps = len(next(iter(fan.values()))["steps"])
+        for i in range(nsteps):
+            for name in names:
+                s = fan[name]["steps"][i]
+                lines.append(
+                    f"| {s['offered_rate']:g} | {name} | {s['sent_rate']} | "
+                    f"{s['deliveries_per_s']} | {100 * (s['delivered_ratio'] or 0):.1f}% | "
+                    f"{s['p50_ms']} | {s['p99_ms']} | {s['max_ms']} | {s['server_cpu_s']} |"
+                )
+        lines.append("")
+        lines.append(f"Highest offered rate with p99 <= {P99_TARGET_MS} ms and 100% delivered:")
+        lines.append("")
+        lines.append("| server | rate msg/s | deliveries/s there |")
+        lines.append("|---|---:|---:|")
+        for name in names:
+            rate = best_rate(fan[name]["steps"])
+            dps = next(
+                (s["deliveries_per_s"] for s in fan[name]["steps"] if s["offered_rate"] == rate),
+                None,
+            )
+            shown = f"{rate:g}" if rate is not None else "none of the steps"
+            if rate is not None and rate == fan[name]["steps"][-1]["offered_rate"]:
+                shown += " (the highest step tried)"
+            lines.append(f"| {name} | {shown} | {dps} |")
+        if "project" in fan:
+            lines.append("")
+            lines.append("p99 ratios per step (higher = the project is slower):")
+            lines.append("")
+            others = [n for n in ("naive", "raw") if n in fan]
+            lines.append(
+                "| offered msg/s | " + " | ".join(f"project/{o} p99" for o in others) + " |"
+            )
+            lines.append("|---:|" + "---:|" * len(others))
+            for i in range(nsteps):
+                p = fan["project"]["steps"][i]
+                cells = [ratio(p["p99_ms"], fan[o]["steps"][i]["p99_ms"]) for o in others]
+                lines.append(f"| {p['offered_rate']:g} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if "fixed" in res:
+        fx = res["fixed"]
+        a = report["args"]
+        lines.append(
+            f"### Fixed load: {a['fixed_rooms']} rooms x {a['fixed_members']} sockets, "
+            f"every member a sender; total rates {a['fixed_rates']} msgs/s, "
+            f"{a['fixed_seconds']:g} s a step"
+        )
+        lines.append("")
+        lines.append(
+            "| offered msg/s | server | sent/s | deliveries/s | delivered | p50 ms | p99 ms "
+            "| server CPU s | CPU s / 1,000 deliveries |"
+        )
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        nsteps = len(next(iter(fx.values()))["steps"])
+        for i in range(nsteps):
+            for name, r in fx.items():
+                s = r["steps"][i]
+                lines.append(
+                    f"| {s['offered_rate']:g} | {name} | {s['sent_rate']} | "
+                    f"{s['deliveries_per_s']} | {100 * (s['delivered_ratio'] or 0):.1f}% | "
+                    f"{s['p50_ms']} | {s['p99_ms']} | {s['server_cpu_s']} | "
+                    f"{s['server_cpu_s_per_1000_deliveries']} |"
+                )
+        if "project" in fx:
+            cpu_key = "server_cpu_s_per_1000_deliveries"
+            lines.append("")
+            lines.append("| offered msg/s | ratio | p50 | p99 | CPU per delivery |")
+            lines.append("|---:|---|---:|---:|---:|")
+            for i in range(nsteps):
+                p = fx["project"]["steps"][i]
+                for o in ("naive", "raw"):
+                    if o in fx:
+                        q = fx[o]["steps"][i]
+                        lines.append(
+                            f"| {p['offered_rate']:g} | project/{o} | "
+                            f"{ratio(p['p50_ms'], q['p50_ms'])} | "
+                            f"{ratio(p['p99_ms'], q['p99_ms'])} | "
+                            f"{ratio(p[cpu_key], q[cpu_key])} |"
+                        )
+        lines.append("")
+    problems = []
+    for scen, by_server in res.items():
+        for name, r in by_server.items():
+            if r.get("connect_failures") or r.get("errors") or r.get("closes"):
+                problems.append(
+                    f"- {scen}/{name}: sockets {r['sockets']}/{r['sockets_wanted']}, "
+                    f"connect failures {r['connect_failures']}, error frames {r['errors']}, "
+                    f"closes seen {r['closes']}"
+                )
+    if problems:
+        lines.append("Anomalies:")
+        lines.extend(problems)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fan = report["results"].get("fanout")
+    if not fan:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, r in fan.items():
+        steps = [s for s in r["steps"] if s["p99_ms"] is not None]
+        line = ax.plot([s["offered_rate"] for s in steps], [s["p99_ms"] for s in steps])[0]
+        line.set_label(name)
+        # Filled: every expected delivery arrived; hollow: some did not (p99 of those that did).
+        for s in steps:
+            full = (s["delivered_ratio"] or 0) >= 0.999
+            ax.plot(
+                s["offered_rate"],
+                s["p99_ms"],
+                marker="o",
+                color=line.get_color(),
+                markerfacecolor=line.get_color() if full else "white",
+            )
+    ax.axhline(P99_TARGET_MS, color="grey", linestyle="--", linewidth=1, label="250 ms")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"offered messages/s (1 room, {report['args']['members']} sockets)")
+    ax.set_ylabel("p99 end-to-end latency, ms")
+    ax.set_title("Fan-out: p99 latency against offered rate (hollow: < 100% delivered)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the quick version (make bench)")
+    parser.add_argument("--servers", default="project,naive,raw")
+    parser.add_argument("--scenarios", default="fanout,fixed")
+    parser.add_argument("--rates", default=None, help="fan-out msgs/s per step, comma-separated")
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--step-seconds", type=float, default=None)
+    parser.add_argument("--fixed-rooms", type=int, default=50)
+    parser.add_argument("--fixed-members", type=int, default=20)
+    parser.add_argument("--fixed-rates", default="50,200", help="msgs/s in total, per step")
+    parser.add_argument("--fixed-seconds", type=float, default=None)
+    parser.add_argument("--gap", type=float, default=2.0)
+    parser.add_argument("--drain", type=float, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--plot", default=None, help="PNG path for the fan-out plot")
+    parser.add_argument("--plot-only", default=None, help="redraw --plot from a results JSON")
+    args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads(Path(args.plot_only).read_text()), Path(args.plot or "fanout.png"))
+        return
+    if args.rates is None:
+        args.rates = "5,10,20" if args.short else "5,10,15,20,40,80"
+    if args.step_seconds is None:
+        args.step_seconds = 5.0 if args.short else 10.0
+    if args.drain is None:
+        args.drain = 10.0 if args.short else 30.0
+    if args.fixed_seconds is None:
+        args.fixed_seconds = 6.0 if args.short else 20.0
+
+    OUT.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    logfile = open(OUT / f"{stamp}.log", "w")  # noqa: SIM115
+
+    def log(text):
+        print(text, flush=True)
+        logfile.write(text + "\n")
+        logfile.flush()
+
+    report = {
+        "started": stamp,
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "args": vars(args),
+        "setup": {
+            "project": "daphne with docs/operations.md flags, DJANGO_DEBUG unset, fresh SQLite "
+            "(WAL) in a temp dir, in-process channel layer and locmem cache (no Redis)",
+            "naive": "daphne naivepeer.asgi:application, fresh SQLite, in-process layer; "
+            f"{servers.NaiveServer.login_users} users logged in by POST, sockets share them",
+            "raw": "python raw/server.py (uvloop if installed)",
+        },
+        "results": {},
+    }
+    log(json.dumps(report["machine"]))
+    started = time.monotonic()
+    for scenario in args.scenarios.split(","):
+        report["results"][scenario] = {}
+        for name in args.servers.split(","):
+            report["results"][scenario][name] = run_one(name, scenario, args, log)
+    report["elapsed_s"] = round(time.monotonic() - started, 1)
+    md = markdown(report)
+    (OUT / f"{stamp}.json").write_text(json.dumps(report, indent=1))
+    (OUT / f"{stamp}.md").write_text(md)
+    shutil.copy(OUT / f"{stamp}.json", OUT / "latest.json")
+    shutil.copy(OUT / f"{stamp}.md", OUT / "latest.md")
+    if args.plot and plot(report, Path(args.plot)):
+        log(f"plot: {args.plot}")
+    log("")
+    log(md)
+    log(f"elapsed {report['elapsed_s']} s; results in {OUT / stamp}.json and .md")
+
+
+if __name__ == "__main__":
+    main()

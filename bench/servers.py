@@ -1,0 +1,235 @@
+"""Start and stop the servers under test on loopback ports, each in a temp directory.
+
+- project: daphne with the flags of docs/operations.md, DJANGO_DEBUG unset (off), a fresh
+  SQLite file migrated in a temp dir, the in-process channel layer (no REDIS_URL).
+- naive: a temp copy of /work/shared/peers/naive, migrated, `makeusers`, daphne.
+- raw: /work/shared/peers/raw/server.py.
+
+Each server knows how to produce the login material the load generator needs
+(`login(count)`: a list of cookie headers, or None for no login) and exposes its pid
+for CPU accounting (/proc/<pid>/stat).
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = Path(os.environ.get("BENCH_PEERS", "/work/shared/peers"))
+VENV_BIN = Path(sys.executable).parent
+DAPHNE = str(VENV_BIN / "daphne")
+# docs/operations.md, "Running daphne" (minus -b/-p, added per server).
+PROJECT_DAPHNE_FLAGS = [
+    "--websocket_timeout",
+    "86400",
+    "--websocket_connect_timeout",
+    "10",
+    "--ping-interval",
+    "20",
+    "--ping-timeout",
+    "30",
+    "--websocket-max-message-size",
+    "65536",
+    "--websocket-max-frame-size",
+    "65536",
+    "--proxy-headers",
+]
+
+
+def wait_port(port: int, proc: subprocess.Popen, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} not ready within {within} s")
+
+
+class Server:
+    name = "?"
+    protocol = "?"  # "project" or "tiny" (naive and raw)
+
+    def __init__(self, port: int):
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
+        self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.command: list[str] = []
+        self.cwd = str(self.tmp)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def prepare(self, *, users: int, rooms: list[str]) -> None:
+        """Everything before the server starts (databases, users)."""
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_port(self.port, self.proc)
+
+    def ws_url(self, room: str) -> str:
+        raise NotImplementedError
+
+    def cookies(self, count: int) -> list[str | None]:
+        """One Cookie header per user (count of them), or [None] when there is no login."""
+        return [None]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        if not os.environ.get("BENCH_KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "port": self.port, "command": " ".join(self.command)}
+
+
+class ProjectServer(Server):
+    name = "project"
+    protocol = "project"
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.cwd = str(ROOT)
+        self.env.pop("DJANGO_DEBUG", None)  # production: unset means off
+        self.env.pop("REDIS_URL", None)
+        self.env.update(
+            DATABASE_URL=f"sqlite:///{self.tmp / 'db.sqlite3'}",
+            DJANGO_SECRET_KEY="bench-only-secret-key-" + "x" * 40,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        )
+        self.command = [DAPHNE, "-b", "127.0.0.1", "-p", str(port), *PROJECT_DAPHNE_FLAGS]
+        self.command.append("myproject.asgi:application")
+        self._users: list[dict] = []
+
+    def prepare(self, *, users: int, rooms: list[str]) -> None:
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run(
+            [*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=self.env, check=True
+        )
+        out = self.tmp / "sessions.json"
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "project_setup.py"),
+                "--users",
+                str(users),
+                "--rooms",
+                ",".join(rooms),
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+        )
+        self._users = json.loads(out.read_text())["users"]
+
+    def ws_url(self, room: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/rooms/{room}/"
+
+    def cookies(self, count: int) -> list[str | None]:
+        if count > len(self._users):
+            raise ValueError(f"only {len(self._users)} users prepared")
+        return [f"sessionid={u['session']}" for u in self._users[:count]]
+
+
+class NaiveServer(Server):
+    name = "naive"
+    protocol = "tiny"
+    # Logging in costs a password hash (PBKDF2) per user: a few users, shared by sockets.
+    login_users = 10
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.app = self.tmp / "naive"
+        shutil.copytree(PEERS / "naive", self.app, ignore=shutil.ignore_patterns("*.sqlite3*"))
+        self.cwd = str(self.app)
+        self.env.pop("REDIS_URL", None)
+        self.env["NAIVE_DB"] = str(self.tmp / "naive.sqlite3")
+        self.command = [DAPHNE, "-b", "127.0.0.1", "-p", str(port), "naivepeer.asgi:application"]
+
+    def prepare(self, *, users: int, rooms: list[str]) -> None:
+        manage = [sys.executable, "manage.py"]
+        subprocess.run(
+            [*manage, "migrate", "--noinput", "-v", "0"], cwd=self.app, env=self.env, check=True
+        )
+        subprocess.run(
+            [*manage, "makeusers", str(self.login_users)], cwd=self.app, env=self.env, check=True
+        )
+
+    def ws_url(self, room: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/chat/{room}/"
+
+    def login(self, username: str, password: str = "pw") -> str:
+        """POST /accounts/login/ with the CSRF cookie; return the Cookie header."""
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        url = f"{self.origin}/accounts/login/"
+        opener.open(url, timeout=10).read()
+        csrf = next(c.value for c in jar if c.name == "csrftoken")
+        data = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+        ).encode()
+        request = urllib.request.Request(url, data=data, headers={"Referer": url})
+        opener.open(request, timeout=30).read()
+        cookies = {c.name: c.value for c in jar}
+        if "sessionid" not in cookies:
+            raise RuntimeError(f"naive login failed for {username}")
+        return f"sessionid={cookies['sessionid']}"
+
+    def cookies(self, count: int) -> list[str | None]:
+        return [self.login(f"u{i}") for i in range(min(count, self.login_users))]
+
+
+class RawServer(Server):
+    name = "raw"
+    protocol = "tiny"
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.command = [sys.executable, str(PEERS / "raw" / "server.py"), "--port", str(port)]
+
+    def ws_url(self, room: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/chat/{room}/"
+
+
+SERVERS = {"project": ProjectServer, "naive": NaiveServer, "raw": RawServer}
+PORTS = {"project": 8301, "naive": 8302, "raw": 8303}
+
+
+def make(name: str) -> Server:
+    return SERVERS[name](PORTS[name])
