@@ -2,8 +2,8 @@
 
 - project: daphne with the flags of docs/operations.md, DJANGO_DEBUG unset (off), a fresh
   SQLite file migrated in a temp dir, the in-process channel layer (no REDIS_URL).
-- naive: a temp copy of /work/shared/peers/naive, migrated, `makeusers`, daphne.
-- raw: /work/shared/peers/raw/server.py.
+- naive: a temp copy of ../shared/peers/naive, migrated, `makeusers`, daphne.
+- raw: ../shared/peers/raw/server.py.
 
 Each server knows how to produce the login material the load generator needs
 (`login(count)`: a list of cookie headers, or None for no login) and exposes its pid
@@ -26,7 +26,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PEERS = Path(os.environ.get("BENCH_PEERS", "/work/shared/peers"))
+# The reference servers live beside the checkout (../shared/peers) unless told otherwise.
+PEERS = Path(os.environ.get("BENCH_PEERS", ROOT.parent / "shared" / "peers"))
 VENV_BIN = Path(sys.executable).parent
 DAPHNE = str(VENV_BIN / "daphne")
 # docs/operations.md, "Running daphne" (minus -b/-p, added per server).
