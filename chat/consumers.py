@@ -48,7 +48,7 @@ def log_failure(error: Exception, message: str, *args) -> None:
 
 def _room_open(*, slug: str, user) -> Room | int:
     """Return the room the user may enter, or the close code that refuses them."""
-    room = Room.objects.filter(slug=slug).first()
+    room = selectors.room_get(slug=slug)
     if room is None:
         return protocol.CLOSE_NOT_FOUND
     if not services.room_enter(room=room, user=user):
@@ -328,7 +328,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def group_send_frame(self, frame: dict, **routing):
         """Send a frame to the room's group; a layer failure only loses this ephemeral frame."""
-        event = {"type": "chat.frame", "text": protocol.encode(frame), **routing}
+        event = protocol.frame_event(frame, **routing)
         try:
             await self.channel_layer.group_send(self.group, event)
         except Exception:

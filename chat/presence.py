@@ -20,7 +20,7 @@ from typing import NamedTuple
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from .protocol import encode, room_group_name
+from .protocol import frame_event, room_group_name
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ async def broadcast_presence(*, room_id: int, username: str, status: str, online
     """Tell a room that a user came online or went offline, with the full list."""
     frame = {"type": "presence", "user": username, "status": status, "online": online}
     try:
-        await get_channel_layer().group_send(
-            room_group_name(room_id), {"type": "chat.frame", "text": encode(frame)}
-        )
+        await get_channel_layer().group_send(room_group_name(room_id), frame_event(frame))
     except Exception:
         # Presence is not timeline data: the next hello or presence frame corrects it.
         logger.warning("Presence broadcast to room %s failed.", room_id, exc_info=True)

@@ -345,3 +345,12 @@ def limits_data() -> dict:
 def encode(frame: dict) -> str:
     """Encode an outbound frame once, compactly."""
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def frame_event(frame: dict, **routing) -> dict:
+    """Wrap a frame, encoded once, as the channel-layer event RoomConsumer.chat_frame sends on.
+
+    `routing` may carry `origin_channel` (that socket was answered directly) or
+    `skip_user_id` (that user's sockets do not get it).
+    """
+    return {"type": "chat.frame", "text": encode(frame), **routing}

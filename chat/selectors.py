@@ -40,9 +40,14 @@ def room_is_open_to(*, room: Room, membership: Membership | None) -> bool:
     return not room.is_private
 
 
+def room_get(*, slug: str) -> Room | None:
+    """Return the room with this slug, or None."""
+    return Room.objects.filter(slug=slug).first()
+
+
 def room_get_for_user(*, slug: str, user) -> Room | None:
     """Return the room if the user may see it (public or a member, not banned), else None."""
-    room = Room.objects.filter(slug=slug).first()
+    room = room_get(slug=slug)
     if room is None:
         return None
     membership = room_membership(room=room, user=user)

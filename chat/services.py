@@ -20,7 +20,7 @@ from .protocol import (
     ROOM_ARCHIVED,
     ProtocolError,
     clean_body,
-    encode,
+    frame_event,
     message_data,
     room_data,
     room_group_name,
@@ -35,12 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 def room_broadcast(*, room_id: int, frame: dict, **routing) -> None:
-    """Send a frame to every socket in a room once the current transaction commits.
-
-    The frame is encoded here, once, not once per member. `routing` may carry
-    `origin_channel` (that socket was answered directly) or `skip_user_id`.
-    """
-    event = {"type": "chat.frame", "text": encode(frame), **routing}
+    """Send a frame to every socket in a room once the current transaction commits."""
+    event = frame_event(frame, **routing)
     group = room_group_name(room_id)
     transaction.on_commit(lambda: _group_send(group, event))
 

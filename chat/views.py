@@ -55,7 +55,8 @@ def room_list(request):
 @login_required
 def room_detail(request, slug):
     """Render a room with its latest messages; room.js takes over from there."""
-    room = selectors.room_get_for_user(slug=slug, user=request.user)
+    # room_enter checks access itself (private, banned) and joins a public room.
+    room = selectors.room_get(slug=slug)
     if room is None or not services.room_enter(room=room, user=request.user):
         raise Http404("No such room.")
     page = selectors.message_page(room=room)
