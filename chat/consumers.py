@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from . import protocol, selectors, services
 from .auth import AUTH_UNAVAILABLE
+from .fanout import get_hub
 from .models import Room
 from .presence import broadcast_presence, get_presence
 from .protocol import (
@@ -74,7 +75,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     """One socket in one room (PROTOCOL.md)."""
 
     room: Room | None = None
-    group: str | None = None
+    in_hub = False
+    # Broadcasts that arrive while the socket is being admitted; None once it is live.
+    held: list[str] | None = None
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -133,8 +136,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(protocol.CLOSE_TOO_MANY_SOCKETS)
             return
         self.room = room
-        self.group = protocol.room_group_name(room.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.held = []
+        self.in_hub = True
+        await get_hub(self.channel_layer).join(room.pk, self)
         # The user's own group carries the nudges that end a login (logout, password).
         await self.channel_layer.group_add(
             protocol.user_group_name(self.user.pk), self.channel_name
@@ -168,24 +172,31 @@ class RoomConsumer(AsyncWebsocketConsumer):
             since = _parse_since(self.scope.get("query_string", b""))
         except ProtocolError as error:
             await self.send_error(error)
-            return
-        if since is not None:
-            await self.on_sync(SyncCommand(since=since))
+        else:
+            if since is not None:
+                await self.on_sync(SyncCommand(since=since))
+        await self.release_held()
+
+    async def release_held(self):
+        """Send the broadcasts that arrived during admission, then go live."""
+        while self.held:
+            await self.send(text_data=self.held.pop(0))
+        self.held = None
 
     async def disconnect(self, code):
-        """Called when the socket closes: leave the group, and say so if it was the last tab."""
-        if self.group is None:
+        """Called when the socket closes: leave the room, and say so if it was the last tab."""
+        if not self.in_hub:
             return  # never admitted, or already left
-        group, self.group = self.group, None
+        self.in_hub = False
+        get_hub(self.channel_layer).leave(self.room.pk, self)
         session_watch.discard(self.channel_name)
         try:
-            await self.channel_layer.group_discard(group, self.channel_name)
             await self.channel_layer.group_discard(
                 protocol.user_group_name(self.user.pk), self.channel_name
             )
         except Exception:
             # The group entry expires by itself (group_expiry).
-            logger.warning("Could not leave group %s.", group, exc_info=True)
+            logger.warning("Could not leave the user's group.", exc_info=True)
         last, online = await get_presence().leave(
             room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
         )
@@ -314,12 +325,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.close(protocol.CLOSE_UNAUTHENTICATED)
 
     async def chat_frame(self, event):
-        """Called with a frame broadcast to the room: forward it unless it is not for us."""
+        """Called by the room hub with a broadcast: forward it unless it is not for us."""
         if event.get("origin_channel") == self.channel_name:
             return  # this socket was already answered directly
         if event.get("skip_user_id") == self.user.pk:
             return
-        await self.send(text_data=event["text"])
+        if self.held is None:
+            await self.send(text_data=event["text"])
+        else:
+            self.held.append(event["text"])
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -328,11 +342,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def group_send_frame(self, frame: dict, **routing):
         """Send a frame to the room's group; a layer failure only loses this ephemeral frame."""
-        event = protocol.frame_event(frame, **routing)
+        event = protocol.frame_event(frame, room_id=self.room.pk, **routing)
         try:
-            await self.channel_layer.group_send(self.group, event)
+            await self.channel_layer.group_send(protocol.room_group_name(self.room.pk), event)
         except Exception:
-            logger.warning("Group send to %s failed.", self.group, exc_info=True)
+            logger.warning("Group send to room %s failed.", self.room.pk, exc_info=True)
 
     async def send_error(self, error: ProtocolError):
         await self.send_frame(error.as_frame())

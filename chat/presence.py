@@ -20,6 +20,7 @@ from typing import NamedTuple
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .fanout import get_hub
 from .protocol import frame_event, room_group_name
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ async def broadcast_presence(*, room_id: int, username: str, status: str, online
     """Tell a room that a user came online or went offline, with the full list."""
     frame = {"type": "presence", "user": username, "status": status, "online": online}
     try:
-        await get_channel_layer().group_send(room_group_name(room_id), frame_event(frame))
+        await get_channel_layer().group_send(
+            room_group_name(room_id), frame_event(frame, room_id=room_id)
+        )
     except Exception:
         # Presence is not timeline data: the next hello or presence frame corrects it.
         logger.warning("Presence broadcast to room %s failed.", room_id, exc_info=True)
@@ -257,16 +260,16 @@ class RedisPresence:
                 pipe.expire(self._key(room_id), self.key_ttl)
             added = (await pipe.execute())[: len(sockets)]
         # An entry that was gone (Redis restarted, or swept after a long pause) is back.
-        # Redis lost the socket's group membership with it: join the group again, or the
-        # socket would stay open and hear nothing (its client catches up by revision).
-        for (channel_name, socket), was_added in zip(sockets, added, strict=True):
-            room_id, _user_id, username = socket
-            if was_added:
-                await get_channel_layer().group_add(room_group_name(room_id), channel_name)
-                online = await self.online(room_id=room_id)
-                await broadcast_presence(
-                    room_id=room_id, username=username, status="online", online=online
-                )
+        # Redis lost the process's group memberships with it: join the groups again, or
+        # the socket would stay open and hear nothing (its client catches up by revision).
+        lost = [socket for socket, was_added in zip(sockets, added, strict=True) if was_added]
+        if lost:
+            await get_hub(get_channel_layer()).resubscribe()
+        for _channel_name, (room_id, _user_id, username) in lost:
+            online = await self.online(room_id=room_id)
+            await broadcast_presence(
+                room_id=room_id, username=username, status="online", online=online
+            )
 
     async def sweep_rooms(self):
         """Remove expired entries of the rooms this process serves; announce who left."""

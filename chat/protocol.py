@@ -347,10 +347,10 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def frame_event(frame: dict, **routing) -> dict:
-    """Wrap a frame, encoded once, as the channel-layer event RoomConsumer.chat_frame sends on.
+def frame_event(frame: dict, *, room_id: int, **routing) -> dict:
+    """Wrap a frame, encoded once, as the channel-layer event the room hubs fan out.
 
     `routing` may carry `origin_channel` (that socket was answered directly) or
     `skip_user_id` (that user's sockets do not get it).
     """
-    return {"type": "chat.frame", "text": encode(frame), **routing}
+    return {"type": "chat.frame", "room": room_id, "text": encode(frame), **routing}

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def room_broadcast(*, room_id: int, frame: dict, **routing) -> None:
     """Send a frame to every socket in a room once the current transaction commits."""
-    event = frame_event(frame, **routing)
+    event = frame_event(frame, room_id=room_id, **routing)
     group = room_group_name(room_id)
     transaction.on_commit(lambda: _group_send(group, event))
 

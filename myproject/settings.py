@@ -218,6 +218,9 @@ CHAT_BAD_FRAMES_WINDOW = float(os.environ.get("CHAT_BAD_FRAMES_WINDOW", "60"))
 CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "60"))
 CHAT_PRESENCE_HEARTBEAT = float(os.environ.get("CHAT_PRESENCE_HEARTBEAT", "20"))
 CHAT_PRESENCE_SWEEP = float(os.environ.get("CHAT_PRESENCE_SWEEP", "15"))
+# Each process re-joins the channel-layer groups of its rooms this often (seconds): it
+# keeps memberships from expiring and restores them after Redis lost them.
+CHAT_HUB_RESUBSCRIBE = float(os.environ.get("CHAT_HUB_RESUBSCRIBE", "20"))
 # Open sockets re-check their login every CHAT_SESSION_CHECK_INTERVAL seconds, and
 # CHAT_SESSION_NUDGE_DELAY after the site logs a user out or changes their password.
 CHAT_SESSION_CHECK_INTERVAL = float(os.environ.get("CHAT_SESSION_CHECK_INTERVAL", "60"))

@@ -1,11 +1,13 @@
 """Presence: a user is online while one of their sockets is open, in every process."""
 
 import asyncio
+from types import SimpleNamespace
 
 import redis.asyncio
 from channels.layers import get_channel_layer
 from django.test import SimpleTestCase, override_settings
 
+from chat.fanout import get_hub
 from chat.presence import LocalPresence, RedisPresence
 from chat.protocol import room_group_name
 
@@ -124,14 +126,16 @@ class RedisPresenceTests(SimpleTestCase):
         await self.flush_redis()
         process = self.process()
         await process.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
+        layer = get_channel_layer()
+        hub = get_hub(layer)
+        await hub.join(1, SimpleNamespace(channel_name="a.1"))
         listener = await self.listen(1)
         # A restart of Redis without persistence loses presence and group memberships.
         await self.flush_redis()
-        layer = get_channel_layer()
-        await layer.group_discard(room_group_name(1), "a.1")
+        await layer.group_discard(room_group_name(1), hub.channel_name)
         self.assertEqual(await process.online(room_id=1), [])
         await process.refresh()
         self.assertEqual(await process.online(room_id=1), ["alice"])
-        self.assertIn("a.1", layer.groups[room_group_name(1)])
+        self.assertIn(hub.channel_name, layer.groups[room_group_name(1)])
         event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
         self.assertIn('"status":"online"', event["text"])

@@ -1,0 +1,152 @@
+"""Room broadcasts, one per server process rather than one per socket.
+
+Each process has one hub per event loop. The hub's channel is the only member, for its
+process, of a room's channel-layer group; it receives each broadcast once and hands the
+already-encoded frame to every socket of the process in that room. The layer carries one
+message per process instead of one per socket, and no socket task wakes up to forward it.
+
+A socket is held back while it is being admitted: broadcasts that arrive before its
+`hello` and catch-up are queued and sent right after them, in order (PROTOCOL.md,
+"Opening"). Loss is still possible (the layers are best-effort); clients repair it by
+revision, as they always have.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from django.conf import settings
+
+from .protocol import room_group_name
+
+logger = logging.getLogger(__name__)
+
+
+class Listener(Protocol):
+    channel_name: str
+
+    async def chat_frame(self, event: dict) -> None: ...
+
+
+class RoomHub:
+    """Fan room broadcasts out to this event loop's sockets."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.channel_name: str | None = None
+        # room id -> channel name -> socket
+        self.rooms: dict[int, dict[str, Listener]] = {}
+        # Rooms whose group this hub's channel is in.
+        self.subscribed: set[int] = set()
+        self._membership = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+
+    async def join(self, room_id: int, listener: Listener) -> None:
+        """Start forwarding a room's broadcasts to a socket.
+
+        Return only once the hub is in the room's group, so that nothing broadcast after
+        the caller reads the room's revision can be missed.
+        """
+        if self.channel_name is None:
+            self.channel_name = await self.layer.new_channel()
+            loop = asyncio.get_running_loop()
+            self._tasks = [loop.create_task(self._receive()), loop.create_task(self._upkeep())]
+        self.rooms.setdefault(room_id, {})[listener.channel_name] = listener
+        if room_id not in self.subscribed:
+            try:
+                async with self._membership:
+                    if room_id not in self.subscribed:
+                        await self.layer.group_add(room_group_name(room_id), self.channel_name)
+                        self.subscribed.add(room_id)
+            except BaseException:
+                self.leave(room_id, listener)
+                raise
+
+    def leave(self, room_id: int, listener: Listener) -> None:
+        """Stop forwarding to a socket. The group is left later, by the upkeep, if still empty."""
+        sockets = self.rooms.get(room_id)
+        if sockets is not None:
+            sockets.pop(listener.channel_name, None)
+            if not sockets:
+                del self.rooms[room_id]
+
+    async def resubscribe(self) -> None:
+        """Join the groups of the rooms with sockets again; leave those without.
+
+        Re-joining refreshes the membership's expiry and restores it after the layer lost
+        it (a Redis restart without persistence).
+        """
+        if self.channel_name is None:
+            return
+        async with self._membership:
+            for room_id in sorted(self.subscribed | set(self.rooms)):
+                group = room_group_name(room_id)
+                if self.rooms.get(room_id):
+                    await self.layer.group_add(group, self.channel_name)
+                    self.subscribed.add(room_id)
+                else:
+                    self.subscribed.discard(room_id)
+                    await self.layer.group_discard(group, self.channel_name)
+
+    async def deliver(self, event: dict) -> None:
+        """Hand a broadcast to each socket of its room."""
+        sockets = self.rooms.get(event.get("room"))
+        if not sockets:
+            return
+        for listener in list(sockets.values()):
+            try:
+                await listener.chat_frame(event)
+            except Exception:
+                logger.warning("Could not forward a frame to a socket.", exc_info=True)
+
+    async def _receive(self):
+        failed = False
+        while True:
+            try:
+                if failed:
+                    await self.resubscribe()
+                    failed = False
+                event = await self.layer.receive(self.channel_name)
+            except Exception:
+                # The layer is away (Redis restarting): its sockets are being closed
+                # with 4503; the hub keeps going for those that stay or come back.
+                logger.warning("Room hub: the channel layer failed; retrying.", exc_info=True)
+                failed = True
+                await asyncio.sleep(1)
+                continue
+            await self.deliver(event)
+
+    async def _upkeep(self):
+        while True:
+            await asyncio.sleep(settings.CHAT_HUB_RESUBSCRIBE)
+            try:
+                await self.resubscribe()
+            except Exception:
+                logger.warning("Room hub: resubscribing failed; retrying.", exc_info=True)
+
+    async def close(self) -> None:
+        """Stop the hub's tasks (tests)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+
+
+_hubs: dict = {}
+
+
+def get_hub(layer) -> RoomHub:
+    """Return the hub of the running event loop for this channel layer."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.layer is not layer:
+        if hub is not None:
+            for task in hub._tasks:
+                task.cancel()
+        for other in [other for other in _hubs if other.is_closed()]:
+            del _hubs[other]
+        hub = _hubs[loop] = RoomHub(layer)
+    return hub

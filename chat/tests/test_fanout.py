@@ -1,0 +1,158 @@
+"""The room hub: one channel-layer message per process, fanned out to its sockets."""
+
+import asyncio
+import json
+from unittest import IsolatedAsyncioTestCase, mock
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.test import SimpleTestCase, override_settings
+
+from chat import consumers, services
+from chat.fanout import RoomHub, get_hub
+from chat.protocol import frame_event, room_group_name
+
+from .test_consumers import SocketTestCase
+
+
+class Listener:
+    """A socket as the hub sees it: records what it is handed."""
+
+    def __init__(self, channel_name: str, *, fail: bool = False):
+        self.channel_name = channel_name
+        self.fail = fail
+        self.frames: list[str] = []
+
+    async def chat_frame(self, event):
+        if self.fail:
+            raise RuntimeError("this socket is broken")
+        self.frames.append(event["text"])
+
+
+def frame(room_id: int, text: str) -> dict:
+    return frame_event({"type": "typing", "user": text, "active": True}, room_id=room_id)
+
+
+class RoomHubTests(IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        self.layer = InMemoryChannelLayer()
+        self.hub = RoomHub(self.layer)
+
+    async def asyncTearDown(self):
+        await self.hub.close()
+
+    async def broadcast(self, room_id: int, text: str):
+        await self.layer.group_send(room_group_name(room_id), frame(room_id, text))
+
+    async def settle(self):
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+
+    async def test_one_group_member_per_process_whatever_the_sockets(self):
+        sockets = [Listener(f"s.{i}") for i in range(50)]
+        for socket in sockets:
+            await self.hub.join(1, socket)
+        self.assertEqual(list(self.layer.groups[room_group_name(1)]), [self.hub.channel_name])
+        await self.broadcast(1, "one")
+        await self.settle()
+        self.assertTrue(all(len(socket.frames) == 1 for socket in sockets))
+
+    async def test_rooms_are_kept_apart(self):
+        general, other = Listener("s.1"), Listener("s.2")
+        await self.hub.join(1, general)
+        await self.hub.join(2, other)
+        await self.broadcast(1, "for general")
+        await self.settle()
+        self.assertEqual(len(general.frames), 1)
+        self.assertEqual(other.frames, [])
+
+    async def test_a_broken_socket_does_not_stop_the_others(self):
+        broken, fine = Listener("s.1", fail=True), Listener("s.2")
+        await self.hub.join(1, broken)
+        await self.hub.join(1, fine)
+        with self.assertLogs("chat.fanout", "WARNING"):
+            await self.broadcast(1, "x")
+            await self.settle()
+        self.assertEqual(len(fine.frames), 1)
+
+    async def test_upkeep_leaves_empty_rooms_and_restores_lost_memberships(self):
+        stays, goes = Listener("s.1"), Listener("s.2")
+        await self.hub.join(1, stays)
+        await self.hub.join(2, goes)
+        self.hub.leave(2, goes)
+        # The layer lost the membership (a Redis restart does that).
+        await self.layer.group_discard(room_group_name(1), self.hub.channel_name)
+        await self.hub.resubscribe()
+        self.assertIn(self.hub.channel_name, self.layer.groups.get(room_group_name(1), {}))
+        self.assertNotIn(self.hub.channel_name, self.layer.groups.get(room_group_name(2), {}))
+        self.assertEqual(self.hub.subscribed, {1})
+        await self.broadcast(1, "after")
+        await self.settle()
+        self.assertEqual(len(stays.frames), 1)
+
+    async def test_upkeep_runs_by_itself(self):
+        socket = Listener("s.1")
+        with override_settings(CHAT_HUB_RESUBSCRIBE=0.05):
+            await self.hub.join(1, socket)
+            await self.layer.group_discard(room_group_name(1), self.hub.channel_name)
+            await asyncio.sleep(0.2)
+        self.assertIn(self.hub.channel_name, self.layer.groups.get(room_group_name(1), {}))
+
+    async def test_a_failed_group_join_leaves_no_socket_behind(self):
+        socket = Listener("s.1")
+        with (
+            mock.patch.object(self.layer, "group_add", side_effect=ConnectionError("down")),
+            self.assertRaises(ConnectionError),
+        ):
+            await self.hub.join(1, socket)
+        self.assertEqual(self.hub.rooms, {})
+        self.assertEqual(self.hub.subscribed, set())
+
+    async def test_one_hub_per_event_loop_and_layer(self):
+        layer = get_channel_layer()
+        hub = get_hub(layer)
+        self.assertIs(get_hub(layer), hub)
+        self.assertIsNot(get_hub(InMemoryChannelLayer()), hub)
+
+
+class RoomHubSocketTests(SocketTestCase):
+    async def test_a_room_is_one_group_member_for_all_its_sockets(self):
+        alice, _ = await self.join(self.alice)
+        bob, _ = await self.join(self.bob, others=[alice])
+        layer = get_channel_layer()
+        members = list(layer.groups[room_group_name(self.room.pk)])
+        self.assertEqual(members, [get_hub(layer).channel_name])
+        await self.send(alice, type="message.send", client_id="c-1", body="hi")
+        await self.expect(alice, "message.new")
+        frame = await self.expect(bob, "message.new")
+        self.assertEqual(frame["message"]["body"], "hi")
+
+    async def test_a_broadcast_during_admission_comes_after_hello(self):
+        alice, _ = await self.join(self.alice)
+        real_room_rev = consumers._room_rev
+
+        def rev_then_a_message(room_id):
+            # Bob's socket is in the hub but has not had its hello: a message lands now.
+            rev = real_room_rev(room_id)
+            services.message_send(
+                room=self.room, author=self.alice, body="in between", client_id="c-9"
+            )
+            return rev
+
+        with mock.patch.object(consumers, "_room_rev", side_effect=rev_then_a_message):
+            bob = await self.connect(self.bob)
+            hello = await self.expect(bob, "hello")
+            self.assertEqual(hello["rev"], 0)
+            held = await self.expect(bob, "message.new")
+            await self.expect(bob, "presence", user="bob")
+        self.assertEqual(held["message"]["body"], "in between")
+        self.assertEqual(held["message"]["rev"], 1)
+        await self.expect(alice, "message.new")
+        await self.expect(alice, "presence", user="bob")
+
+
+class RoomEventTests(SimpleTestCase):
+    def test_events_name_their_room(self):
+        event = frame_event({"type": "typing"}, room_id=7, skip_user_id=3)
+        self.assertEqual(event["room"], 7)
+        self.assertEqual(event["skip_user_id"], 3)
+        self.assertEqual(json.loads(event["text"]), {"type": "typing"})
