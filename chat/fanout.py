@@ -14,8 +14,12 @@ revision, as they always have.
 import asyncio
 import contextlib
 import logging
+import os
+from collections import deque
 from typing import Protocol
 
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .protocol import room_group_name
@@ -150,3 +154,69 @@ def get_hub(layer) -> RoomHub:
             del _hubs[other]
         hub = _hubs[loop] = RoomHub(layer)
     return hub
+
+
+# --- publishing from synchronous code ----------------------------------------------------
+
+
+class _Outbox:
+    """Group sends handed over by worker threads, sent in order by one task on the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.pending: deque[tuple[str, dict]] = deque()
+        self.task: asyncio.Task | None = None
+
+    def put(self, group: str, event: dict) -> None:
+        self.pending.append((group, event))  # deque.append is thread-safe
+        self.loop.call_soon_threadsafe(self._ensure_sending)
+
+    def _ensure_sending(self):
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._send_all())
+
+    async def _send_all(self):
+        layer = get_channel_layer()
+        while self.pending:
+            group, event = self.pending.popleft()
+            try:
+                await layer.group_send(group, event)
+            except Exception:
+                # The database is the source of truth: clients catch up by revision.
+                logger.warning(
+                    "Broadcast to %s failed; clients will catch up.", group, exc_info=True
+                )
+
+
+_outboxes: dict[asyncio.AbstractEventLoop, _Outbox] = {}
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """Return the event loop this worker thread serves (sync_to_async), if any."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() else None
+
+
+def publish(group: str, event: dict) -> None:
+    """Send an event to a group from synchronous code.
+
+    From a worker thread of the server's event loop, hand it over and return at once:
+    the database thread never waits for the loop, and the loop sends in commit order.
+    Elsewhere (a management command, a test), send it before returning.
+    """
+    loop = _server_loop()
+    if loop is None:
+        try:
+            async_to_sync(get_channel_layer().group_send)(group, event)
+        except Exception:
+            logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
+        return
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        for closed in [other for other in _outboxes if other.is_closed()]:
+            del _outboxes[closed]
+        outbox = _outboxes[loop] = _Outbox(loop)
+    outbox.put(group, event)

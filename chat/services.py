@@ -1,10 +1,6 @@
 """Every write to chat data. Each service validates, writes in one transaction,
 then notifies open sockets after commit, so a rolled-back write reaches no one."""
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -12,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import ratelimit
+from .fanout import publish
 from .models import Membership, Message, Room
 from .protocol import (
     FORBIDDEN,
@@ -28,9 +25,6 @@ from .protocol import (
 )
 from .selectors import room_is_open_to, room_membership
 
-logger = logging.getLogger(__name__)
-
-
 # --- broadcasting ---------------------------------------------------------------
 
 
@@ -38,16 +32,7 @@ def room_broadcast(*, room_id: int, frame: dict, **routing) -> None:
     """Send a frame to every socket in a room once the current transaction commits."""
     event = frame_event(frame, room_id=room_id, **routing)
     group = room_group_name(room_id)
-    transaction.on_commit(lambda: _group_send(group, event))
-
-
-def _group_send(group: str, event: dict) -> None:
-    # The database is the source of truth: a lost broadcast is repaired by
-    # catch-up, so a layer failure must not fail the write that caused it.
-    try:
-        async_to_sync(get_channel_layer().group_send)(group, event)
-    except Exception:
-        logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
+    transaction.on_commit(lambda: publish(group, event))
 
 
 def user_login_changed(*, user_id: int, ended_session_key: str | None = None) -> None:
@@ -57,7 +42,7 @@ def user_login_changed(*, user_id: int, ended_session_key: str | None = None) ->
     """
     event = {"type": "chat.session_check", "ended_session": ended_session_key}
     group = user_group_name(user_id)
-    transaction.on_commit(lambda: _group_send(group, event))
+    transaction.on_commit(lambda: publish(group, event))
 
 
 # --- rooms ------------------------------------------------------------------------

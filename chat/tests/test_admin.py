@@ -275,7 +275,7 @@ class AdminWritesGoThroughServicesTests(AdminTestCase):
         )
         data.pop("is_private", None)
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(change(self.general), data)

@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import threading
 from unittest import IsolatedAsyncioTestCase, mock
 
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.test import SimpleTestCase, override_settings
 
-from chat import consumers, services
-from chat.fanout import RoomHub, get_hub
+from chat import consumers, fanout, services
+from chat.fanout import RoomHub, get_hub, publish
 from chat.protocol import frame_event, room_group_name
 
 from .test_consumers import SocketTestCase
@@ -156,3 +158,37 @@ class RoomEventTests(SimpleTestCase):
         self.assertEqual(event["room"], 7)
         self.assertEqual(event["skip_user_id"], 3)
         self.assertEqual(json.loads(event["text"]), {"type": "typing"})
+
+
+class PublishTests(SimpleTestCase):
+    async def test_a_worker_thread_hands_over_and_the_loop_sends_in_order(self):
+        gate = threading.Event()
+        sent, waits = [], []
+
+        class GatedLayer:
+            async def group_send(self, group, event):
+                # Held until the worker has returned: a publish() that waited for this
+                # send would dead-lock here until the timeout.
+                waits.append(await asyncio.to_thread(gate.wait, 5))
+                sent.append(event["n"])
+
+        def worker():
+            for n in range(3):
+                publish("room-1", {"type": "chat.frame", "n": n})
+            gate.set()
+
+        with mock.patch.object(fanout, "get_channel_layer", return_value=GatedLayer()):
+            await sync_to_async(worker)()
+            for _ in range(100):
+                if len(sent) == 3:
+                    break
+                await asyncio.sleep(0.02)
+        self.assertEqual(sent, [0, 1, 2])
+        self.assertEqual(waits, [True, True, True])
+
+    def test_without_a_server_loop_it_sends_before_returning(self):
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)("room-2", channel)
+        publish("room-2", {"type": "chat.frame", "n": 1})
+        self.assertEqual(async_to_sync(layer.receive)(channel)["n"], 1)

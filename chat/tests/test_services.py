@@ -258,7 +258,7 @@ class BroadcastTestCase(ServiceTestCase):
 
     def test_send_registers_one_broadcast_that_runs_on_commit(self):
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=False) as callbacks,
         ):
             data, _ = services.message_send(
@@ -270,7 +270,7 @@ class BroadcastTestCase(ServiceTestCase):
             )
         self.assertEqual(len(callbacks), 1)
         group_send.assert_not_called()  # not before the commit
-        with mock.patch("chat.services._group_send") as group_send:
+        with mock.patch("chat.services.publish") as group_send:
             callbacks[0]()
         group_send.assert_called_once()
         group, event = group_send.call_args.args
@@ -282,7 +282,7 @@ class BroadcastTestCase(ServiceTestCase):
     def test_edit_and_delete_broadcast_their_events(self):
         message = make_message(self.room, self.alice, "original")
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=True),
         ):
             edited = services.message_edit(
@@ -302,7 +302,7 @@ class BroadcastTestCase(ServiceTestCase):
 
     def test_rolled_back_send_broadcasts_nothing(self):
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=True) as callbacks,
             self.assertRaises(RuntimeError),
             transaction.atomic(),
@@ -317,7 +317,7 @@ class BroadcastTestCase(ServiceTestCase):
     def test_refused_writes_broadcast_nothing(self):
         message = make_message(self.room, self.alice, "original")
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=True) as callbacks,
         ):
             for function, kwargs in [
@@ -340,7 +340,7 @@ class BroadcastTestCase(ServiceTestCase):
     def test_repeated_client_id_broadcasts_nothing(self):
         self.send(client_id="c-1")
         with (
-            mock.patch("chat.services._group_send") as group_send,
+            mock.patch("chat.services.publish") as group_send,
             self.captureOnCommitCallbacks(execute=True) as callbacks,
         ):
             self.send(client_id="c-1")
@@ -351,8 +351,8 @@ class BroadcastTestCase(ServiceTestCase):
         layer = mock.Mock()
         layer.group_send = mock.AsyncMock(side_effect=ConnectionError("layer down"))
         with (
-            mock.patch("chat.services.get_channel_layer", return_value=layer),
-            self.assertLogs("chat.services", "WARNING"),
+            mock.patch("chat.fanout.get_channel_layer", return_value=layer),
+            self.assertLogs("chat.fanout", "WARNING"),
             self.captureOnCommitCallbacks(execute=True),
         ):
             _, created = self.send("still stored")
