@@ -188,7 +188,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.in_hub:
             return  # never admitted, or already left
         self.in_hub = False
-        get_hub(self.channel_layer).leave(self.room.pk, self)
+        await get_hub(self.channel_layer).leave(self.room.pk, self)
         session_watch.discard(self.channel_name)
         try:
             await self.channel_layer.group_discard(

@@ -19,12 +19,18 @@ from collections import deque
 from typing import Protocol
 
 from asgiref.sync import SyncToAsync, async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
 from .protocol import room_group_name
 
 logger = logging.getLogger(__name__)
+
+
+# Sent by the hub to its own channel to end its receive.
+HUB_STOP = "room_hub.stop"
+HUB_STOP_TIMEOUT = 5
 
 
 class Listener(Protocol):
@@ -36,8 +42,10 @@ class Listener(Protocol):
 class RoomHub:
     """Fan room broadcasts out to this event loop's sockets."""
 
-    def __init__(self, layer):
+    def __init__(self, layer, receiver=None):
         self.layer = layer
+        # The layer the hub's own channel lives on (see receiving_layer()).
+        self.receiver = receiver or layer
         self.channel_name: str | None = None
         # room id -> channel name -> socket
         self.rooms: dict[int, dict[str, Listener]] = {}
@@ -52,28 +60,61 @@ class RoomHub:
         Return only once the hub is in the room's group, so that nothing broadcast after
         the caller reads the room's revision can be missed.
         """
-        if self.channel_name is None:
-            self.channel_name = await self.layer.new_channel()
-            loop = asyncio.get_running_loop()
-            self._tasks = [loop.create_task(self._receive()), loop.create_task(self._upkeep())]
         self.rooms.setdefault(room_id, {})[listener.channel_name] = listener
-        if room_id not in self.subscribed:
-            try:
-                async with self._membership:
-                    if room_id not in self.subscribed:
-                        await self.layer.group_add(room_group_name(room_id), self.channel_name)
-                        self.subscribed.add(room_id)
-            except BaseException:
-                self.leave(room_id, listener)
-                raise
+        try:
+            async with self._membership:
+                if not self._tasks:
+                    await self._start()
+                if room_id not in self.subscribed:
+                    await self.receiver.group_add(room_group_name(room_id), self.channel_name)
+                    self.subscribed.add(room_id)
+        except BaseException:
+            await self.leave(room_id, listener)
+            raise
 
-    def leave(self, room_id: int, listener: Listener) -> None:
-        """Stop forwarding to a socket. The group is left later, by the upkeep, if still empty."""
+    async def leave(self, room_id: int, listener: Listener) -> None:
+        """Stop forwarding to a socket; with no socket left, stop the hub.
+
+        An emptied room's group is left by the next upkeep, unless a socket came back.
+        """
         sockets = self.rooms.get(room_id)
         if sockets is not None:
             sockets.pop(listener.channel_name, None)
             if not sockets:
                 del self.rooms[room_id]
+        if not self.rooms:
+            # Shielded: a consumer cancelled while closing must not leave a receive behind.
+            await asyncio.shield(self._stop_if_idle())
+
+    async def _start(self):
+        # A fresh channel each time: a broadcast that reached the previous one after it
+        # stopped receiving must not be delivered to the sockets admitted since.
+        self.channel_name = await self.receiver.new_channel()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._receive()), loop.create_task(self._upkeep())]
+
+    async def _stop_if_idle(self):
+        async with self._membership:
+            if self.rooms or not self._tasks:
+                return
+            receiving, upkeep = self._tasks
+            self._tasks = []
+            upkeep.cancel()
+            try:
+                await self._sync_groups()
+            except Exception:
+                # The memberships expire by themselves (group_expiry).
+                logger.warning("Room hub: could not leave the groups.", exc_info=True)
+            self.subscribed.clear()
+            # The receive is ended by a message rather than cancelled: a cancelled
+            # channels_redis receive can leave its locks held and a message to redeliver.
+            try:
+                await self.receiver.send(self.channel_name, {"type": HUB_STOP})
+                await asyncio.wait({receiving}, timeout=HUB_STOP_TIMEOUT)
+            except Exception:
+                logger.warning("Room hub: could not stop the receive; cancelling.", exc_info=True)
+            receiving.cancel()
+            await asyncio.gather(receiving, upkeep, return_exceptions=True)
 
     async def resubscribe(self) -> None:
         """Join the groups of the rooms with sockets again; leave those without.
@@ -81,17 +122,20 @@ class RoomHub:
         Re-joining refreshes the membership's expiry and restores it after the layer lost
         it (a Redis restart without persistence).
         """
+        async with self._membership:
+            await self._sync_groups()
+
+    async def _sync_groups(self):
         if self.channel_name is None:
             return
-        async with self._membership:
-            for room_id in sorted(self.subscribed | set(self.rooms)):
-                group = room_group_name(room_id)
-                if self.rooms.get(room_id):
-                    await self.layer.group_add(group, self.channel_name)
-                    self.subscribed.add(room_id)
-                else:
-                    self.subscribed.discard(room_id)
-                    await self.layer.group_discard(group, self.channel_name)
+        for room_id in sorted(self.subscribed | set(self.rooms)):
+            group = room_group_name(room_id)
+            if self.rooms.get(room_id):
+                await self.receiver.group_add(group, self.channel_name)
+                self.subscribed.add(room_id)
+            else:
+                self.subscribed.discard(room_id)
+                await self.receiver.group_discard(group, self.channel_name)
 
     async def deliver(self, event: dict) -> None:
         """Hand a broadcast to each socket of its room."""
@@ -111,7 +155,9 @@ class RoomHub:
                 if failed:
                     await self.resubscribe()
                     failed = False
-                event = await self.layer.receive(self.channel_name)
+                event = await self.receiver.receive(self.channel_name)
+                if event.get("type") == HUB_STOP:
+                    return
             except Exception:
                 # The layer is away (Redis restarting): its sockets are being closed
                 # with 4503; the hub keeps going for those that stay or come back.
@@ -142,6 +188,23 @@ class RoomHub:
 _hubs: dict = {}
 
 
+def receiving_layer(layer):
+    """Return a layer instance of the hub's own to receive on, when the layer needs one.
+
+    channels_redis multiplexes all the process channels of one instance over a single
+    Redis key, under locks shared by every receive; the hub stops its receive by
+    cancelling it, which can leave those locks counted and bound to the event loop
+    (channels_redis, ChannelLock.acquire). An instance of its own, made from the same
+    settings, keeps the sockets' receives clear of that and carries the room broadcasts
+    on a key of their own. Groups live in Redis, so both instances see the same ones.
+    """
+    if isinstance(layer, RedisChannelLayer):
+        for alias, configured in list(channel_layers.backends.items()):
+            if configured is layer:
+                return channel_layers.make_backend(alias)
+    return layer
+
+
 def get_hub(layer) -> RoomHub:
     """Return the hub of the running event loop for this channel layer."""
     loop = asyncio.get_running_loop()
@@ -152,7 +215,7 @@ def get_hub(layer) -> RoomHub:
                 task.cancel()
         for other in [other for other in _hubs if other.is_closed()]:
             del _hubs[other]
-        hub = _hubs[loop] = RoomHub(layer)
+        hub = _hubs[loop] = RoomHub(layer, receiving_layer(layer))
     return hub
 
 

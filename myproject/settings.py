@@ -117,7 +117,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A server process talks to SQLite from several threads: write transactions
     # take the lock up front (no upgrade deadlocks) and WAL lets readers run.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept: opening one costs more than most queries, and closing the
+    # last one checkpoints the WAL.
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -149,6 +151,10 @@ if REDIS_URL:
                         "health_check_interval": 30,
                         "socket_keepalive": True,
                         "retry_on_timeout": True,
+                        # Above the layer's 5 s blocking pop: redis-py 8 defaults to a
+                        # 5 s read timeout, which would abort an idle receive.
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
                     }
                 ],
                 "capacity": 1000,

@@ -17,6 +17,7 @@ from django.db import OperationalError
 from django.test import Client, TransactionTestCase, override_settings
 
 from chat import presence, services
+from chat.fanout import get_hub
 from chat.models import Membership, Message, Room
 from myproject.asgi import application
 
@@ -44,6 +45,8 @@ def _closing_sockets(test):
         # After a pass, a crash of the application surfaces here.
         for communicator in self.communicators:
             await communicator.disconnect()
+        hub = get_hub(get_channel_layer())
+        self.assertEqual((hub.rooms, hub._tasks), ({}, []), "the room hub outlived its sockets")
 
     return wrapper
 

@@ -6,13 +6,16 @@ import threading
 from unittest import IsolatedAsyncioTestCase, mock
 
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from django.conf import settings
 from django.test import SimpleTestCase, override_settings
 
 from chat import consumers, fanout, services
 from chat.fanout import RoomHub, get_hub, publish
 from chat.protocol import frame_event, room_group_name
 
+from .processes import skip_or_fail
 from .test_consumers import SocketTestCase
 
 
@@ -28,6 +31,14 @@ class Listener:
         if self.fail:
             raise RuntimeError("this socket is broken")
         self.frames.append(event["text"])
+
+
+async def group_members(layer, group: str) -> list[str]:
+    """List a group's channels, in the in-process layer or in Redis."""
+    if isinstance(layer, InMemoryChannelLayer):
+        return list(layer.groups.get(group, {}))
+    connection = layer.connection(layer.consistent_hash(group))
+    return [member.decode() for member in await connection.zrange(layer._group_key(group), 0, -1)]
 
 
 def frame(room_id: int, text: str) -> dict:
@@ -80,7 +91,7 @@ class RoomHubTests(IsolatedAsyncioTestCase):
         stays, goes = Listener("s.1"), Listener("s.2")
         await self.hub.join(1, stays)
         await self.hub.join(2, goes)
-        self.hub.leave(2, goes)
+        await self.hub.leave(2, goes)
         # The layer lost the membership (a Redis restart does that).
         await self.layer.group_discard(room_group_name(1), self.hub.channel_name)
         await self.hub.resubscribe()
@@ -90,6 +101,17 @@ class RoomHubTests(IsolatedAsyncioTestCase):
         await self.broadcast(1, "after")
         await self.settle()
         self.assertEqual(len(stays.frames), 1)
+
+    async def test_the_last_socket_out_stops_the_hub_and_the_next_one_restarts_it(self):
+        socket = Listener("s.1")
+        await self.hub.join(1, socket)
+        await self.hub.leave(1, socket)
+        self.assertEqual(self.hub._tasks, [])
+        self.assertNotIn(self.hub.channel_name, self.layer.groups.get(room_group_name(1), {}))
+        await self.hub.join(1, socket)
+        await self.broadcast(1, "again")
+        await self.settle()
+        self.assertEqual(len(socket.frames), 1)
 
     async def test_upkeep_runs_by_itself(self):
         socket = Listener("s.1")
@@ -121,7 +143,7 @@ class RoomHubSocketTests(SocketTestCase):
         alice, _ = await self.join(self.alice)
         bob, _ = await self.join(self.bob, others=[alice])
         layer = get_channel_layer()
-        members = list(layer.groups[room_group_name(self.room.pk)])
+        members = await group_members(layer, room_group_name(self.room.pk))
         self.assertEqual(members, [get_hub(layer).channel_name])
         await self.send(alice, type="message.send", client_id="c-1", body="hi")
         await self.expect(alice, "message.new")
@@ -192,3 +214,30 @@ class PublishTests(SimpleTestCase):
         async_to_sync(layer.group_add)("room-2", channel)
         publish("room-2", {"type": "chat.frame", "n": 1})
         self.assertEqual(async_to_sync(layer.receive)(channel)["n"], 1)
+
+
+class RedisLayerTests(SimpleTestCase):
+    """The configured Redis layer (skipped without REDIS_URL, a failure when required)."""
+
+    def setUp(self):
+        if not settings.REDIS_URL:
+            skip_or_fail('Redis layer tests need REDIS_URL (eval "$(.ci/services.sh start)")')
+        self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+
+    async def test_an_idle_receive_outlasts_the_blocking_pop(self):
+        # The layer blocks on Redis for brpop_timeout seconds at a time; a read timeout
+        # no longer than that makes every idle socket fail (redis-py 8 defaults to 5 s).
+        pool = self.layer.connection(0).connection_pool
+        self.assertGreater(pool.connection_kwargs["socket_timeout"], self.layer.brpop_timeout)
+
+        channel = await self.layer.new_channel()
+        receiving = asyncio.ensure_future(self.layer.receive(channel))
+        try:
+            await asyncio.sleep(self.layer.brpop_timeout + 1)
+            self.assertFalse(receiving.done() and receiving.exception())
+            await self.layer.send(channel, {"type": "chat.frame", "n": 1})
+            self.assertEqual((await asyncio.wait_for(receiving, 5))["n"], 1)
+        finally:
+            receiving.cancel()
+            await asyncio.gather(receiving, return_exceptions=True)
+            await self.layer.flush()

@@ -2,6 +2,7 @@
 
 import asyncio
 from types import SimpleNamespace
+from unittest import mock
 
 import redis.asyncio
 from channels.layers import get_channel_layer
@@ -128,14 +129,18 @@ class RedisPresenceTests(SimpleTestCase):
         await process.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
         layer = get_channel_layer()
         hub = get_hub(layer)
-        await hub.join(1, SimpleNamespace(channel_name="a.1"))
-        listener = await self.listen(1)
-        # A restart of Redis without persistence loses presence and group memberships.
-        await self.flush_redis()
-        await layer.group_discard(room_group_name(1), hub.channel_name)
-        self.assertEqual(await process.online(room_id=1), [])
-        await process.refresh()
-        self.assertEqual(await process.online(room_id=1), ["alice"])
-        self.assertIn(hub.channel_name, layer.groups[room_group_name(1)])
-        event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
-        self.assertIn('"status":"online"', event["text"])
+        socket = SimpleNamespace(channel_name="a.1", chat_frame=mock.AsyncMock())
+        await hub.join(1, socket)
+        try:
+            listener = await self.listen(1)
+            # A restart of Redis without persistence loses presence and group memberships.
+            await self.flush_redis()
+            await layer.group_discard(room_group_name(1), hub.channel_name)
+            self.assertEqual(await process.online(room_id=1), [])
+            await process.refresh()
+            self.assertEqual(await process.online(room_id=1), ["alice"])
+            self.assertIn(hub.channel_name, layer.groups[room_group_name(1)])
+            event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
+            self.assertIn('"status":"online"', event["text"])
+        finally:
+            await hub.leave(1, socket)
