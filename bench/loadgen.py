@@ -233,14 +233,19 @@ class _Worker:
         )
 
 
-def _worker_main(wid: int, plan: Plan, conn):
+def run_async(coro):
+    """Run a coroutine to completion on uvloop when it is installed, else on asyncio's loop."""
     try:
         import uvloop
 
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    runner(_Worker(wid, plan).run(conn))
+    return runner(coro)
+
+
+def _worker_main(wid: int, plan: Plan, conn):
+    run_async(_Worker(wid, plan).run(conn))
 
 
 def percentile(sorted_values, q: float):
@@ -305,17 +310,17 @@ QUIET_CPU = 0.10
 QUIET_MAX_SECONDS = 120
 
 
-def _wait_quiet(pid: int | None) -> float | None:
-    """Wait until the server process uses < QUIET_CPU of a core over 1 s (the work of the
-    connections, e.g. presence broadcasts, is done); return the seconds waited."""
+def _wait_quiet(pid: int | None, window: float = 1.0) -> float | None:
+    """Wait until the server process uses < QUIET_CPU of a core over `window` s (the work of
+    the connections, e.g. presence broadcasts, is done); return the seconds waited."""
     if pid is None:
         return None
     began = time.monotonic()
     while time.monotonic() - began < QUIET_MAX_SECONDS:
         before = _server_cpu(pid)
-        time.sleep(1.0)
+        time.sleep(window)
         after = _server_cpu(pid)
-        if before is None or after is None or after - before < QUIET_CPU:
+        if before is None or after is None or after - before < QUIET_CPU * window:
             break
     return time.monotonic() - began
 

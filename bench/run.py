@@ -8,6 +8,11 @@ Scenario 1, "fanout": one room, 200 sockets, every member a sender, the total se
 rising step by step; per step: deliveries/s, p50/p99 end-to-end latency.
 Scenario 2, "fixed": 50 rooms x 20 sockets, 200 msgs/s in total; p50/p99 and the server
 process's CPU-seconds per 1,000 deliveries.
+Scenario 3, "idle" (scenario_idle.py): 5,000 idle sockets; memory per socket, idle CPU.
+Scenario 4, "storm" (scenario_storm.py): 2,000 sockets drop and reconnect within 5 s;
+time until they have caught up with what they missed.
+Scenario 5, "history" (scenario_history.py): a room of 1,000,000 messages; deep history
+pages against the raw SQL query, and the rate of messages stored.
 
 Each server is started fresh (new temp database) for each scenario and stopped after it.
 Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{json,md}.
@@ -18,6 +23,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
@@ -26,11 +32,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen
+import scenario_history
+import scenario_idle
+import scenario_storm
 import servers
+from clients import ratio
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 P99_TARGET_MS = 250
+# Scenarios 3-5, each in its own module: options, run(), markdown(), plot().
+MODULES = {m.NAME: m for m in (scenario_idle, scenario_storm, scenario_history)}
+SCENARIOS = ("fanout", "fixed", *MODULES)
 
 
 def machine() -> dict:
@@ -53,6 +66,7 @@ def machine() -> dict:
 
     return {
         "nproc": os.cpu_count(),
+        "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
         "cpu": model,
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(),
@@ -142,12 +156,6 @@ def best_rate(steps) -> float | None:
         and (s["delivered_ratio"] or 0) >= 0.999
     ]
     return max(ok) if ok else None
-
-
-def ratio(a, b) -> str:
-    if a is None or b is None or b == 0:
-        return "n/a"
-    return f"{a / b:.2f}"
 
 
 def markdown(report: dict) -> str:
@@ -252,8 +260,13 @@ def markdown(report: dict) -> str:
                             f"{ratio(p[cpu_key], q[cpu_key])} |"
                         )
         lines.append("")
+    for name, module in MODULES.items():
+        if name in res:
+            lines.extend(module.markdown(report))
     problems = []
     for scen, by_server in res.items():
+        if scen in MODULES:
+            continue  # their tables show their failures
         for name, r in by_server.items():
             if r.get("connect_failures") or r.get("errors") or r.get("closes"):
                 problems.append(
@@ -308,35 +321,77 @@ def plot(report: dict, path: Path) -> bool:
     return True
 
 
+def plot_scenarios(report: dict, stem: Path) -> list[Path]:
+    """Draw the plots of scenarios 3-5 that ran, as <stem>-<scenario>.png; return the paths."""
+    drawn = []
+    for name, module in MODULES.items():
+        path = stem.with_name(f"{stem.name}-{name}.png")
+        if name in report["results"] and module.plot(report, path):
+            drawn.append(path)
+    return drawn
+
+
+def raise_fd_limit() -> None:
+    """Raise the soft limit on open files to the hard one; servers and clients inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the quick version (make bench)")
     parser.add_argument("--servers", default="project,naive,raw")
-    parser.add_argument("--scenarios", default="fanout,fixed")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--rates", default=None, help="fan-out msgs/s per step, comma-separated")
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--step-seconds", type=float, default=None)
     parser.add_argument("--fixed-rooms", type=int, default=50)
     parser.add_argument("--fixed-members", type=int, default=20)
-    parser.add_argument("--fixed-rates", default="50,200", help="msgs/s in total, per step")
+    parser.add_argument(
+        "--fixed-rates", default=None, help="msgs/s in total, per step (50,200; short 200)"
+    )
     parser.add_argument("--fixed-seconds", type=float, default=None)
     parser.add_argument("--gap", type=float, default=2.0)
     parser.add_argument("--drain", type=float, default=None)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--naive-logins",
+        type=int,
+        default=None,
+        help="naive users logged in, shared by its sockets (10; short 1: ~1.2 s of PBKDF2 each)",
+    )
     parser.add_argument("--plot", default=None, help="PNG path for the fan-out plot")
-    parser.add_argument("--plot-only", default=None, help="redraw --plot from a results JSON")
+    parser.add_argument("--plot-only", default=None, help="redraw the plots from a results JSON")
+    for module in MODULES.values():
+        module.add_arguments(parser)
     args = parser.parse_args()
     if args.plot_only:
-        plot(json.loads(Path(args.plot_only).read_text()), Path(args.plot or "fanout.png"))
+        report = json.loads(Path(args.plot_only).read_text())
+        plot(report, Path(args.plot or "fanout.png"))
+        for name in plot_scenarios(report, Path(args.plot_only).with_suffix("")):
+            print(f"plot: {name}")
         return
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; known: {','.join(SCENARIOS)}")
     if args.rates is None:
-        args.rates = "5,10,20" if args.short else "5,10,15,20,40,80"
+        args.rates = "5,20" if args.short else "5,10,15,20,40,80"
+    if args.fixed_rates is None:
+        args.fixed_rates = "200" if args.short else "50,200"
     if args.step_seconds is None:
-        args.step_seconds = 5.0 if args.short else 10.0
+        args.step_seconds = 4.0 if args.short else 10.0
     if args.drain is None:
         args.drain = 10.0 if args.short else 30.0
     if args.fixed_seconds is None:
-        args.fixed_seconds = 6.0 if args.short else 20.0
+        args.fixed_seconds = 5.0 if args.short else 20.0
+    if args.naive_logins is None:
+        args.naive_logins = 1 if args.short else 10
+    # Naive has no per-user behaviour: fewer logins change nothing it does, only the wait.
+    servers.NaiveServer.login_users = args.naive_logins
+    for module in MODULES.values():
+        module.finalize(args)
+    raise_fd_limit()
 
     OUT.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -365,8 +420,18 @@ def main():
     started = time.monotonic()
     for scenario in args.scenarios.split(","):
         report["results"][scenario] = {}
+        module = MODULES.get(scenario)
         for name in args.servers.split(","):
-            report["results"][scenario][name] = run_one(name, scenario, args, log)
+            if module is not None and name not in module.SERVERS:
+                continue
+            began = time.monotonic()
+            if module is None:
+                result = run_one(name, scenario, args, log)
+            else:
+                result = module.run(name, args, log)
+            result["elapsed_s"] = round(time.monotonic() - began, 1)
+            log(f"  ({scenario}/{name}: {result['elapsed_s']} s)")
+            report["results"][scenario][name] = result
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     md = markdown(report)
     (OUT / f"{stamp}.json").write_text(json.dumps(report, indent=1))
@@ -375,6 +440,9 @@ def main():
     shutil.copy(OUT / f"{stamp}.md", OUT / "latest.md")
     if args.plot and plot(report, Path(args.plot)):
         log(f"plot: {args.plot}")
+    for path in plot_scenarios(report, OUT / stamp):
+        shutil.copy(path, OUT / path.name.replace(stamp, "latest"))
+        log(f"plot: {path}")
     log("")
     log(md)
     log(f"elapsed {report['elapsed_s']} s; results in {OUT / stamp}.json and .md")

@@ -1,0 +1,534 @@
+"""Scenario 5, "history": a room with a long past, read deep; and the rate of storing.
+
+Before the server starts, one room gets N messages (full 1,000,000) written straight into
+the server's SQLite file, as the server itself would have stored them (project: `rev`
+1..N, the room's `rev` = N). Then:
+
+- deep pages: the same random `before` ids in the oldest half of the room, a page of 50
+  each, asked one at a time through the project's `history` WebSocket command (one
+  socket), through its HTTP API, and as the raw keyset SQL query of
+  chat/selectors.py:message_page (same rows, same join, same LIMIT) run by this process
+  with sqlite3 on the same file: with one open connection (the reference), and with a
+  new connection per query (what a server pays that opens one per request).
+- ingest: sender sockets (one user and one room each) send at a fixed rate under the
+  project's rate limit for some seconds; messages acknowledged per second (project: the
+  sender's own `message.new`; naive: the echo of its own message, sent after saving),
+  checked against the rows added to the database.
+
+Raw stores nothing and has no history: it does not take part.
+"""
+
+import asyncio
+import contextlib
+import http.client
+import itertools
+import json
+import random
+import re
+import sqlite3
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import clients
+import loadgen
+import servers
+
+NAME = "history"
+SERVERS = ("project", "naive")
+TARGET = "project deep page p99 <= 2x the raw SQL p99"
+ROOM = "history"
+WARM_UP = 5  # requests per method before the measured ones
+SEED = 5
+MARK = re.compile(r"ingest~([A-Za-z0-9_-]+)~")
+# The project's query for a page (chat/selectors.py: message_page), written out.
+PAGE_SQL = (
+    'SELECT m."id", m."body", m."client_id", m."created_at", m."edited_at", m."deleted_at", '
+    'm."rev", m."author_id", m."room_id", u."id", u."username" '
+    'FROM "chat_message" m INNER JOIN "auth_user" u ON m."author_id" = u."id" '
+    'WHERE m."room_id" = ? AND m."id" < ? ORDER BY m."id" DESC LIMIT ?'
+)
+
+
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("history (scenario 5)")
+    group.add_argument(
+        "--history-messages", type=int, default=None, help="full 1,000,000; short 100,000"
+    )
+    group.add_argument(
+        "--history-requests", type=int, default=None, help="per method (200; short 100)"
+    )
+    group.add_argument("--history-limit", type=int, default=50, help="messages per page")
+    group.add_argument(
+        "--ingest-senders", type=int, default=None, help="sockets, one user each (200; short 100)"
+    )
+    group.add_argument(
+        "--ingest-rate", type=float, default=0.9, help="msgs/s per sender (limit: 1/s)"
+    )
+    group.add_argument("--ingest-seconds", type=float, default=None, help="10; short 5")
+
+
+def finalize(args) -> None:
+    if args.history_messages is None:
+        args.history_messages = 100_000 if args.short else 1_000_000
+    if args.history_requests is None:
+        args.history_requests = 100 if args.short else 200
+    if args.ingest_senders is None:
+        args.ingest_senders = 100 if args.short else 200
+    if args.ingest_seconds is None:
+        args.ingest_seconds = 5.0 if args.short else 10.0
+
+
+# --- filling the database --------------------------------------------------------------
+
+
+def _project_db(server) -> Path:
+    url = server.env["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        raise RuntimeError(f"the history scenario fills SQLite files only, not {url}")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _times(count: int):
+    """Django's SQLite text for `count` datetimes a second apart, ending now (UTC)."""
+    start = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=count)
+    for i in range(1, count + 1):
+        yield (start + timedelta(seconds=i)).isoformat(" ", "microseconds")
+
+
+def _insert(con, sql: str, rows, batch: int = 50_000) -> None:
+    while chunk := list(itertools.islice(rows, batch)):
+        con.executemany(sql, chunk)
+
+
+def _connect_for_fill(db: Path):
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    # The server is not running yet; a crash here only costs a rerun.
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+def fill_project(db: Path, count: int) -> tuple[int, int]:
+    """Store `count` messages in the room, revisions 1..count; return (first id, last id)."""
+    con = _connect_for_fill(db)
+    room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (ROOM,)).fetchone()[0]
+    authors = [r[0] for r in con.execute("SELECT id FROM auth_user ORDER BY id LIMIT 10")]
+    times = _times(count)
+    rows = (
+        (
+            f"message {rev} of the long history: some words to make it a realistic length",
+            next(times),
+            rev,
+            authors[rev % len(authors)],
+            room_id,
+        )
+        for rev in range(1, count + 1)
+    )
+    _insert(
+        con,
+        "INSERT INTO chat_message (body, client_id, created_at, edited_at, deleted_at, rev, "
+        "author_id, room_id) VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?)",
+        rows,
+    )
+    con.execute(
+        "UPDATE chat_room SET rev = ?, last_activity_at = ? WHERE id = ?",
+        (count, datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"), room_id),
+    )
+    first, last = con.execute(
+        "SELECT min(id), max(id) FROM chat_message WHERE room_id = ?", (room_id,)
+    ).fetchone()
+    con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return first, last
+
+
+def fill_naive(db: Path, count: int) -> tuple[int, int]:
+    """The same in naive's tables (chat_room by name, chat_message.content)."""
+    con = _connect_for_fill(db)
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    con.execute("INSERT INTO chat_room (name, created_at) VALUES (?, ?)", (ROOM, now))
+    room_id = con.execute("SELECT id FROM chat_room WHERE name = ?", (ROOM,)).fetchone()[0]
+    authors = [r[0] for r in con.execute("SELECT id FROM auth_user ORDER BY id LIMIT 10")]
+    times = _times(count)
+    rows = (
+        (
+            f"message {i} of the long history: some words to make it a realistic length",
+            next(times),
+            authors[i % len(authors)],
+            room_id,
+        )
+        for i in range(1, count + 1)
+    )
+    _insert(
+        con,
+        "INSERT INTO chat_message (content, timestamp, user_id, room_id) VALUES (?, ?, ?, ?)",
+        rows,
+    )
+    first, last = con.execute(
+        "SELECT min(id), max(id) FROM chat_message WHERE room_id = ?", (room_id,)
+    ).fetchone()
+    con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return first, last
+
+
+def _count_rows(db: Path) -> int:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM chat_message").fetchone()[0]
+    finally:
+        con.close()
+
+
+# --- deep pages ------------------------------------------------------------------------
+
+
+def _ok(messages: list, before: int, limit: int) -> bool:
+    return len(messages) == limit and messages[-1]["id"] == before - 1
+
+
+async def pages_ws(target, befores: list[int], limit: int) -> tuple[list[float], int]:
+    """Ask for each page over one socket, one at a time; return (seconds each, bad pages)."""
+    ws, _hello = await clients.open_socket(target, ROOM, target.cookie(0))
+    times, bad = [], 0
+    try:
+        for i, before in enumerate(befores):
+            began = time.perf_counter()
+            await ws.send(json.dumps({"type": "history", "before": before, "limit": limit}))
+            while True:
+                raw = await asyncio.wait_for(ws.recv(), 30)
+                if '"history"' in raw[:30]:
+                    break
+            elapsed = time.perf_counter() - began
+            if i >= WARM_UP:
+                times.append(elapsed)
+                bad += not _ok(json.loads(raw)["messages"], before, limit)
+    finally:
+        await ws.close()
+    return times, bad
+
+
+def pages_http(port: int, cookie: str, befores: list[int], limit: int) -> tuple[list[float], int]:
+    """GET each page on one keep-alive connection; return (seconds each, bad pages)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times, bad = [], 0
+    try:
+        for i, before in enumerate(befores):
+            began = time.perf_counter()
+            conn.request(
+                "GET",
+                f"/api/rooms/{ROOM}/messages/?before={before}&limit={limit}",
+                headers={"Cookie": cookie},
+            )
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = time.perf_counter() - began
+            if i >= WARM_UP:
+                times.append(elapsed)
+                ok = response.status == 200 and _ok(json.loads(body)["messages"], before, limit)
+                bad += not ok
+    finally:
+        conn.close()
+    return times, bad
+
+
+def pages_sql(db: Path, befores: list[int], limit: int, *, reconnect: bool):
+    """Run the page query on the file, fetching the rows; return (seconds each, bad pages)."""
+    uri = f"file:{db}?mode=ro"
+    con = sqlite3.connect(uri, uri=True)
+    room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (ROOM,)).fetchone()[0]
+    times, bad = [], 0
+    for i, before in enumerate(befores):
+        began = time.perf_counter()
+        if reconnect:
+            con.close()
+            con = sqlite3.connect(uri, uri=True)
+        rows = con.execute(PAGE_SQL, (room_id, before, limit + 1)).fetchall()
+        elapsed = time.perf_counter() - began
+        if i >= WARM_UP:
+            times.append(elapsed)
+            bad += len(rows) != limit + 1 or rows[0][0] != before - 1
+    con.close()
+    return times, bad
+
+
+# --- ingest ----------------------------------------------------------------------------
+
+
+async def _ingest_worker(wid: int, link, target, rooms: list[str], shape: dict):
+    mine = list(enumerate(rooms))[wid :: shape["workers"]]
+    project = target.protocol == "project"
+    failures: Counter = Counter()
+    errors: Counter = Counter()
+    kinds: Counter = Counter()
+    closes: Counter = Counter()
+    sent_at: dict[str, float] = {}
+    acked: dict[str, float] = {}
+    all_acked = asyncio.Event()
+    sending = True
+    tasks = set()
+
+    def on_frame(raw: str) -> None:
+        if project:
+            frame = json.loads(raw)
+            if frame.get("type") == "message.new":
+                cid = frame["message"].get("client_id")
+            else:
+                if frame.get("type") == "error":
+                    errors[frame.get("code")] += 1
+                return
+        else:
+            match = MARK.search(raw)
+            cid = match.group(1) if match else None
+        if cid in sent_at and cid not in acked:
+            acked[cid] = time.time()
+            if not sending and len(acked) == len(sent_at):
+                all_acked.set()
+
+    sem = asyncio.Semaphore(shape["concurrency"])
+    socks = []
+
+    async def open_one(k, room):
+        async with sem:
+            # User 0 reads the history; sender k is user k + 1.
+            opened = await clients.open_retrying(target, room, target.cookie(k + 1), failures)
+        if opened is not None:
+            socks.append(opened[0])
+            tasks.add(asyncio.create_task(clients.drain(opened[0], kinds, closes, on_frame)))
+
+    await asyncio.gather(*(open_one(k, room) for k, room in mine))
+    link.put((len(socks), dict(failures)))
+    _tag, t0 = await link.get()
+    my_rate = shape["rate"] * len(socks)
+    count = round(shape["seconds"] * my_rate) if socks else 0
+    interval = 1.0 / my_rate if my_rate else 0.0
+    phase = interval * wid / shape["workers"]
+    lag = 0.0
+    for i in range(count):
+        delay = t0 + phase + i * interval - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        else:
+            lag = max(lag, -delay)
+        cid = f"w{wid}-{i}"
+        body = f"ingest~{cid}~ a message stored while the history is read"
+        if project:
+            text = json.dumps({"type": "message.send", "client_id": cid, "body": body})
+        else:
+            text = json.dumps({"type": "chat_message", "message": body})
+        sent_at[cid] = time.time()
+        await socks[i % len(socks)].send(text)
+    sending = False
+    if len(acked) < len(sent_at):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_acked.wait(), shape["drain"])
+    latencies = [acked[c] - sent_at[c] for c in acked]
+    link.put(
+        (len(sent_at), len(acked), latencies, max(acked.values(), default=None), dict(errors), lag)
+    )
+    await link.get()
+    await clients.close_all(socks)
+    await asyncio.wait(tasks, timeout=10)
+    link.put((dict(kinds), dict(closes)))
+
+
+def ingest(server, target, db: Path, args, log) -> dict:
+    rooms = [f"ingest-{i}" for i in range(args.ingest_senders)]
+    shape = {
+        "workers": args.workers,
+        "concurrency": args.open_concurrency,
+        "rate": args.ingest_rate,
+        "seconds": args.ingest_seconds,
+        "drain": 10.0,
+    }
+    with clients.Workers(args.workers, _ingest_worker, target, rooms, shape) as workers:
+        answers = workers.recv(600)
+        opened = sum(a[0] for a in answers)
+        failures = Counter()
+        for a in answers:
+            failures.update(a[1])
+        clients.wait_quiet(server.pid)
+        rows_before = _count_rows(db)
+        t0 = time.time() + 0.5
+        cpu_before = clients.cpu_s(server.pid)
+        answers = workers.ask(("go", t0), args.ingest_seconds + 60)
+        cpu = clients.cpu_s(server.pid) - cpu_before
+        workers.ask("close", 60)
+    rows_after = _count_rows(db)
+    # Naive answers nothing of its own: wait until its row count stops growing.
+    for _ in range(50):
+        time.sleep(0.2)
+        now = _count_rows(db)
+        if now == rows_after:
+            break
+        rows_after = now
+    sent = sum(a[0] for a in answers)
+    acked = sum(a[1] for a in answers)
+    latencies = [x for a in answers for x in a[2]]
+    last_ack = max((a[3] for a in answers if a[3] is not None), default=None)
+    errors = Counter()
+    for a in answers:
+        errors.update(a[4])
+    span = (last_ack - t0) if last_ack else None
+    result = {
+        "senders": opened,
+        "senders_wanted": len(rooms),
+        "open_failed_attempts": dict(failures),
+        "offered_per_s": round(args.ingest_rate * opened, 1),
+        "sent": sent,
+        "acknowledged": acked,
+        "rows_added": rows_after - rows_before,
+        "stored_per_s": round(acked / span, 1) if span else None,
+        "ack": clients.ms_summary(latencies),
+        "errors": dict(errors),
+        "sender_lag_max_ms": round(max(a[5] for a in answers) * 1000, 1),
+        "server_cpu_s": round(cpu, 2),
+        "server_cpu_s_per_1000": round(cpu / acked * 1000, 3) if acked else None,
+    }
+    log(
+        f"  ingest: {opened} senders, {sent} sent, {acked} acknowledged, "
+        f"{result['rows_added']} rows added; {result['stored_per_s']}/s "
+        f"(offered {result['offered_per_s']}/s), ack p50 {result['ack']['p50_ms']} ms "
+        f"p99 {result['ack']['p99_ms']} ms; errors {dict(errors)}; server CPU {cpu:.2f} s"
+    )
+    return result
+
+
+# --- the scenario ----------------------------------------------------------------------
+
+
+def run(server_name: str, args, log) -> dict:
+    count = args.history_messages
+    users = 1 + args.ingest_senders
+    rooms = [ROOM, *(f"ingest-{i}" for i in range(args.ingest_senders))]
+    server = servers.make(server_name)
+    log(f"[history] {server_name}: preparing ({count} messages in one room)")
+    try:
+        server.prepare(users=users, rooms=rooms)
+        began = time.monotonic()
+        if server_name == "project":
+            db = _project_db(server)
+            first, last = fill_project(db, count)
+        else:
+            db = Path(server.env["NAIVE_DB"])
+            first, last = fill_naive(db, count)
+        fill_s = time.monotonic() - began
+        log(
+            f"  {count} messages stored in {fill_s:.1f} s ({count / fill_s:.0f}/s), "
+            f"database {db.stat().st_size / 2**20:.0f} MiB"
+        )
+        server.start()
+        target = clients.Target.of(server, server.cookies(users))
+        result = {
+            "messages": count,
+            "fill_seconds": round(fill_s, 1),
+            "database_mib": round(db.stat().st_size / 2**20, 1),
+            "server": server.describe(),
+        }
+        if server_name == "project":
+            rng = random.Random(SEED)
+            limit = args.history_limit
+            oldest_half = (first + limit + 1, first + (last - first) // 2)
+            befores = [rng.randint(*oldest_half) for _ in range(WARM_UP + args.history_requests)]
+            pages = {}
+            times, bad = loadgen.run_async(pages_ws(target, befores, limit))
+            pages["websocket"] = {**clients.ms_summary(times), "bad_pages": bad}
+            times, bad = pages_http(server.port, target.cookie(0), befores, limit)
+            pages["http"] = {**clients.ms_summary(times), "bad_pages": bad}
+            times, bad = pages_sql(db, befores, limit, reconnect=False)
+            pages["sql"] = {**clients.ms_summary(times), "bad_pages": bad}
+            times, bad = pages_sql(db, befores, limit, reconnect=True)
+            pages["sql_new_connection"] = {**clients.ms_summary(times), "bad_pages": bad}
+            result["pages"] = pages
+            result["before_range"] = list(oldest_half)
+            log(
+                "  deep pages p50/p99 ms: "
+                + ", ".join(f"{k} {v['p50_ms']}/{v['p99_ms']}" for k, v in pages.items())
+                + f"; bad pages {sum(v['bad_pages'] for v in pages.values())}"
+            )
+        result["ingest"] = ingest(server, target, db, args, log)
+        return result
+    finally:
+        server.stop()
+
+
+def markdown(report: dict) -> list[str]:
+    res = report["results"][NAME]
+    a = report["args"]
+    lines = [
+        f"### History: one room of {a['history_messages']:,} messages; ingest",
+        "",
+        f"Deep pages: {a['history_requests']} requests per method, one at a time, of "
+        f"{a['history_limit']} messages before a random id in the oldest half of the room "
+        f"(the same ids for every method); time until the whole answer is in.",
+        "",
+        "| server | method | p50 ms | p99 ms | max ms | wrong pages |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    labels = {
+        "websocket": "`history` over the WebSocket",
+        "http": "GET /api/rooms/<slug>/messages/",
+        "sql": "raw SQL, one connection (reference)",
+        "sql_new_connection": "raw SQL, new connection per query",
+    }
+    for name, r in res.items():
+        if "pages" not in r:
+            lines.append(f"| {name} | no history interface | | | | |")
+            continue
+        for key, page in r["pages"].items():
+            lines.append(
+                f"| {name} | {labels[key]} | {page['p50_ms']} | {page['p99_ms']} | "
+                f"{page['max_ms']} | {page['bad_pages']} |"
+            )
+    if "project" in res and "pages" in res["project"]:
+        pages = res["project"]["pages"]
+        sql = pages["sql"]["p99_ms"]
+        lines.append("")
+        for key in ("websocket", "http"):
+            p99 = pages[key]["p99_ms"]
+            met = p99 is not None and sql and p99 <= 2 * sql
+            lines.append(
+                f"- project {key}/raw SQL p99: {clients.ratio(p99, sql)} "
+                f"(target: {TARGET}: {'met' if met else 'NOT met'})"
+            )
+    lines.extend(
+        [
+            "",
+            f"Ingest: {a['ingest_senders']} sender sockets (one user, one room each) at "
+            f"{a['ingest_rate']:g} msgs/s each for {a['ingest_seconds']:g} s, into the same "
+            "database; stored/s = acknowledged / (last acknowledgement - first send).",
+            "",
+            "| server | offered/s | sent | acknowledged | rows added | stored/s | ack p50 ms "
+            "| ack p99 ms | server CPU s / 1,000 | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+    )
+    for name, r in res.items():
+        g = r["ingest"]
+        errors = ", ".join(f"{k}: {v}" for k, v in g["errors"].items()) or "none"
+        lines.append(
+            f"| {name} | {g['offered_per_s']} | {g['sent']} | {g['acknowledged']} | "
+            f"{g['rows_added']} | {g['stored_per_s']} | {g['ack']['p50_ms']} | "
+            f"{g['ack']['p99_ms']} | {g['server_cpu_s_per_1000']} | {errors} |"
+        )
+    lines.append("| raw | stores nothing: n/a | | | | | | | | |")
+    if "project" in res and "naive" in res:
+        p, q = res["project"]["ingest"], res["naive"]["ingest"]
+        lines.append("")
+        lines.append(
+            f"- project/naive: stored/s {clients.ratio(p['stored_per_s'], q['stored_per_s'])}, "
+            f"ack p99 {clients.ratio(p['ack']['p99_ms'], q['ack']['p99_ms'])}, "
+            f"CPU per message "
+            f"{clients.ratio(p['server_cpu_s_per_1000'], q['server_cpu_s_per_1000'])}"
+        )
+    lines.append("")
+    return lines
+
+
+def plot(report: dict, path) -> bool:
+    return False
