@@ -151,6 +151,23 @@ class RevisionTestCase(ServiceTestCase):
         self.assertEqual((self.room_rev(), self.room_rev(other)), (2, 1))
 
 
+class RevisionWithoutReturningTestCase(RevisionTestCase):
+    """The same, on a database that cannot return columns from an UPDATE."""
+
+    def setUp(self):
+        super().setUp()
+        patcher = mock.patch.object(
+            services.connection.features, "can_return_columns_from_insert", False
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_archived_room_refuses(self):
+        Room.objects.filter(pk=self.room.pk).update(is_archived=True)
+        self.assertRefused("room_archived", self.send)
+        self.assertEqual(self.room_rev(), 0)
+
+
 class MessageEditTestCase(ServiceTestCase):
     def setUp(self):
         super().setUp()
