@@ -110,6 +110,12 @@ _CLIENT_ID_SQL = "SELECT {1} FROM {0} WHERE {2} = %s AND {3} = %s AND {4} = %s".
 )
 
 
+def _can_update_returning() -> bool:
+    # The feature Django reports for INSERT ... RETURNING; UPDATE ... RETURNING came in
+    # the same SQLite release (3.35), and PostgreSQL has both.
+    return connection.features.can_return_columns_from_insert
+
+
 def _next_rev(room: Room, *, client_id: str | None = None) -> int:
     """Take the room's next revision; the row stays locked until the transaction ends.
 
@@ -117,7 +123,7 @@ def _next_rev(room: Room, *, client_id: str | None = None) -> int:
     lock, not from a copy that may be stale.
     """
     now = timezone.now()
-    if connection.features.can_return_columns_from_insert:
+    if _can_update_returning():
         # One statement instead of two: this runs for every message stored.
         with connection.cursor() as cursor:
             cursor.execute(_TAKE_REV_SQL, [connection.ops.adapt_datetimefield_value(now), room.pk])

@@ -3,6 +3,7 @@
 from unittest import IsolatedAsyncioTestCase, mock
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.test import SimpleTestCase
 
@@ -62,7 +63,6 @@ class LocalChannelLayerTests(IsolatedAsyncioTestCase):
 
 
 class DefaultLayerTests(SimpleTestCase):
-    def test_without_redis_the_project_uses_it(self):
-        if settings.REDIS_URL:
-            self.skipTest("REDIS_URL is set: the Redis layer is in use")
-        self.assertIsInstance(get_channel_layer(), LocalChannelLayer)
+    def test_the_layer_follows_redis_url(self):
+        expected = RedisChannelLayer if settings.REDIS_URL else LocalChannelLayer
+        self.assertIsInstance(get_channel_layer(), expected)

@@ -156,9 +156,7 @@ class RevisionWithoutReturningTestCase(RevisionTestCase):
 
     def setUp(self):
         super().setUp()
-        patcher = mock.patch.object(
-            services.connection.features, "can_return_columns_from_insert", False
-        )
+        patcher = mock.patch.object(services, "_can_update_returning", return_value=False)
         patcher.start()
         self.addCleanup(patcher.stop)
 
