@@ -285,6 +285,25 @@ def ratio(a, b) -> str:
     return f"{a / b:.2f}"
 
 
+def verdict(target: str, met) -> str:
+    return f"target: {target}: {'met' if met else 'NOT met'}"
+
+
+def versus_lines(res: dict, describe, *, target: str, met) -> list[str]:
+    """One "- project/<other>: ..." line per reference server that ran; naive's with the
+    target's verdict. `describe(p, q)` and `met(p, q)` take the two servers' results."""
+    p = res["project"]
+    lines = []
+    for other in ("naive", "raw"):
+        if other in res:
+            q = res[other]
+            line = f"- project/{other}: {describe(p, q)}"
+            if other == "naive":
+                line += f" ({verdict(target, met(p, q))})"
+            lines.append(line)
+    return lines
+
+
 def matplotlib_pyplot():
     """pyplot on the Agg backend, or None when matplotlib is not installed."""
     try:

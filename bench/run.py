@@ -41,7 +41,7 @@ from clients import ratio
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 P99_TARGET_MS = 250
-# Scenarios 3-5, each in its own module: options, run(), markdown(), plot().
+# Scenarios 3-5, each in its own module: options, DEFAULTS, run(), markdown(), plot().
 MODULES = {m.NAME: m for m in (scenario_idle, scenario_storm, scenario_history)}
 SCENARIOS = ("fanout", "fixed", *MODULES)
 
@@ -331,6 +331,24 @@ def plot_scenarios(report: dict, stem: Path) -> list[Path]:
     return drawn
 
 
+# Options of scenarios 1-2 left unset: (short run, full run).
+DEFAULTS = {
+    "rates": ("5,20", "5,10,15,20,40,80"),
+    "fixed_rates": ("200", "50,200"),
+    "step_seconds": (4.0, 10.0),
+    "drain": (10.0, 30.0),
+    "fixed_seconds": (5.0, 20.0),
+    "naive_logins": (1, 10),
+}
+
+
+def apply_defaults(args, defaults: dict) -> None:
+    """Give each option left unset its short-run or full-run default."""
+    for name, (short, full) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, short if args.short else full)
+
+
 def raise_fd_limit() -> None:
     """Raise the soft limit on open files to the hard one; servers and clients inherit it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -375,22 +393,11 @@ def main():
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; known: {','.join(SCENARIOS)}")
-    if args.rates is None:
-        args.rates = "5,20" if args.short else "5,10,15,20,40,80"
-    if args.fixed_rates is None:
-        args.fixed_rates = "200" if args.short else "50,200"
-    if args.step_seconds is None:
-        args.step_seconds = 4.0 if args.short else 10.0
-    if args.drain is None:
-        args.drain = 10.0 if args.short else 30.0
-    if args.fixed_seconds is None:
-        args.fixed_seconds = 5.0 if args.short else 20.0
-    if args.naive_logins is None:
-        args.naive_logins = 1 if args.short else 10
+    apply_defaults(args, DEFAULTS)
     # Naive has no per-user behaviour: fewer logins change nothing it does, only the wait.
     servers.NaiveServer.login_users = args.naive_logins
     for module in MODULES.values():
-        module.finalize(args)
+        apply_defaults(args, module.DEFAULTS)
     raise_fd_limit()
 
     OUT.mkdir(exist_ok=True)

@@ -69,15 +69,13 @@ def add_arguments(parser) -> None:
     group.add_argument("--ingest-seconds", type=float, default=None, help="10; short 5")
 
 
-def finalize(args) -> None:
-    if args.history_messages is None:
-        args.history_messages = 100_000 if args.short else 1_000_000
-    if args.history_requests is None:
-        args.history_requests = 100 if args.short else 200
-    if args.ingest_senders is None:
-        args.ingest_senders = 100 if args.short else 200
-    if args.ingest_seconds is None:
-        args.ingest_seconds = 5.0 if args.short else 10.0
+# Options left unset: (short run, full run).
+DEFAULTS = {
+    "history_messages": (100_000, 1_000_000),
+    "history_requests": (100, 200),
+    "ingest_senders": (100, 200),
+    "ingest_seconds": (5.0, 10.0),
+}
 
 
 # --- filling the database --------------------------------------------------------------
@@ -111,11 +109,26 @@ def _connect_for_fill(db: Path):
     return con
 
 
+def _authors(con) -> list[int]:
+    return [r[0] for r in con.execute("SELECT id FROM auth_user ORDER BY id LIMIT 10")]
+
+
+def _finish_fill(con, room_id: int) -> tuple[int, int]:
+    """Commit the fill, fold the WAL into the file, close; return the room's first and last id."""
+    first, last = con.execute(
+        "SELECT min(id), max(id) FROM chat_message WHERE room_id = ?", (room_id,)
+    ).fetchone()
+    con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return first, last
+
+
 def fill_project(db: Path, count: int) -> tuple[int, int]:
     """Store `count` messages in the room, revisions 1..count; return (first id, last id)."""
     con = _connect_for_fill(db)
     room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (ROOM,)).fetchone()[0]
-    authors = [r[0] for r in con.execute("SELECT id FROM auth_user ORDER BY id LIMIT 10")]
+    authors = _authors(con)
     times = _times(count)
     rows = (
         (
@@ -137,13 +150,7 @@ def fill_project(db: Path, count: int) -> tuple[int, int]:
         "UPDATE chat_room SET rev = ?, last_activity_at = ? WHERE id = ?",
         (count, datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"), room_id),
     )
-    first, last = con.execute(
-        "SELECT min(id), max(id) FROM chat_message WHERE room_id = ?", (room_id,)
-    ).fetchone()
-    con.execute("COMMIT")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return first, last
+    return _finish_fill(con, room_id)
 
 
 def fill_naive(db: Path, count: int) -> tuple[int, int]:
@@ -152,7 +159,7 @@ def fill_naive(db: Path, count: int) -> tuple[int, int]:
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     con.execute("INSERT INTO chat_room (name, created_at) VALUES (?, ?)", (ROOM, now))
     room_id = con.execute("SELECT id FROM chat_room WHERE name = ?", (ROOM,)).fetchone()[0]
-    authors = [r[0] for r in con.execute("SELECT id FROM auth_user ORDER BY id LIMIT 10")]
+    authors = _authors(con)
     times = _times(count)
     rows = (
         (
@@ -168,13 +175,7 @@ def fill_naive(db: Path, count: int) -> tuple[int, int]:
         "INSERT INTO chat_message (content, timestamp, user_id, room_id) VALUES (?, ?, ?, ?)",
         rows,
     )
-    first, last = con.execute(
-        "SELECT min(id), max(id) FROM chat_message WHERE room_id = ?", (room_id,)
-    ).fetchone()
-    con.execute("COMMIT")
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return first, last
+    return _finish_fill(con, room_id)
 
 
 def _count_rows(db: Path) -> int:
@@ -494,7 +495,7 @@ def markdown(report: dict) -> list[str]:
             met = p99 is not None and sql and p99 <= 2 * sql
             lines.append(
                 f"- project {key}/raw SQL p99: {clients.ratio(p99, sql)} "
-                f"(target: {TARGET}: {'met' if met else 'NOT met'})"
+                f"({clients.verdict(TARGET, met)})"
             )
     lines.extend(
         [

@@ -34,13 +34,8 @@ def add_arguments(parser) -> None:
     )
 
 
-def finalize(args) -> None:
-    if args.idle_rooms is None:
-        args.idle_rooms = 10 if args.short else 100
-    if args.idle_settle is None:
-        args.idle_settle = 2.0 if args.short else 10.0
-    if args.idle_seconds is None:
-        args.idle_seconds = 10.0 if args.short else 20.0
+# Options left unset: (short run, full run).
+DEFAULTS = {"idle_rooms": (10, 100), "idle_settle": (2.0, 10.0), "idle_seconds": (10.0, 20.0)}
 
 
 def _rooms(args) -> list[str]:
@@ -198,25 +193,23 @@ def markdown(report: dict) -> list[str]:
             f"{r['idle_cpu_percent']} | {_failures(r)} |"
         )
     if "project" in res:
-        p = res["project"]
         lines.append("")
-        for other in ("naive", "raw"):
-            if other in res:
-                q = res[other]
-                line = (
-                    f"- project/{other}: memory per socket "
-                    f"{clients.ratio(p['kib_per_socket'], q['kib_per_socket'])}, "
+        lines.extend(
+            clients.versus_lines(
+                res,
+                lambda p, q: (
+                    f"memory per socket {clients.ratio(p['kib_per_socket'], q['kib_per_socket'])}, "
                     f"idle CPU {clients.ratio(p['idle_cpu_s'], q['idle_cpu_s'])}, "
                     f"opening rate {clients.ratio(p['sockets_per_s'], q['sockets_per_s'])}"
-                )
-                if other == "naive":
-                    met = (
-                        p["kib_per_socket"] is not None
-                        and q["kib_per_socket"]
-                        and p["kib_per_socket"] <= q["kib_per_socket"] / 3
-                    )
-                    line += f" (target: {TARGET}: {'met' if met else 'NOT met'})"
-                lines.append(line)
+                ),
+                target=TARGET,
+                met=lambda p, q: (
+                    p["kib_per_socket"] is not None
+                    and q["kib_per_socket"]
+                    and p["kib_per_socket"] <= q["kib_per_socket"] / 3
+                ),
+            )
+        )
     lines.append("")
     return lines
 

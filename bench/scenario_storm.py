@@ -49,13 +49,8 @@ def add_arguments(parser) -> None:
     )
 
 
-def finalize(args) -> None:
-    if args.storm_rooms is None:
-        args.storm_rooms = 4 if args.short else 20
-    if args.storm_spread is None:
-        args.storm_spread = 2.5 if args.short else 5.0
-    if args.storm_timeout is None:
-        args.storm_timeout = 60.0 if args.short else 120.0
+# Options left unset: (short run, full run).
+DEFAULTS = {"storm_rooms": (4, 20), "storm_spread": (2.5, 5.0), "storm_timeout": (60.0, 120.0)}
 
 
 class _Sender:
@@ -412,21 +407,23 @@ def markdown(report: dict) -> list[str]:
             f"| {missed} | {r['server_cpu_storm_s']} | {failed or 'none'} |"
         )
     if "project" in res:
-        p = res["project"]
         lines.append("")
-        for other in ("naive", "raw"):
-            if other in res:
-                q = res[other]
-                pp, qp = p["per_socket_catch_up"], q["per_socket_catch_up"]
-                line = (
-                    f"- project/{other}: time to 99% {clients.ratio(p['t99_s'], q['t99_s'])}, "
+        lines.extend(
+            clients.versus_lines(
+                res,
+                lambda p, q: (
+                    f"time to 99% {clients.ratio(p['t99_s'], q['t99_s'])}, "
                     f"to 100% {clients.ratio(p['t100_s'], q['t100_s'])}, per socket p99 "
-                    f"{clients.ratio(pp['p99_ms'], qp['p99_ms'])}"
-                )
-                if other == "naive":
-                    met = p["t99_s"] is not None and q["t99_s"] and p["t99_s"] <= 0.25 * q["t99_s"]
-                    line += f" (target: {TARGET}: {'met' if met else 'NOT met'})"
-                lines.append(line)
+                    + clients.ratio(
+                        p["per_socket_catch_up"]["p99_ms"], q["per_socket_catch_up"]["p99_ms"]
+                    )
+                ),
+                target=TARGET,
+                met=lambda p, q: (
+                    p["t99_s"] is not None and q["t99_s"] and p["t99_s"] <= 0.25 * q["t99_s"]
+                ),
+            )
+        )
         if "naive" in res and res["naive"]["t99_s"]:
             # The last reconnect starts at ~spread s: nobody is caught up before that.
             floor = 0.99 * a["storm_spread"] / res["naive"]["t99_s"]

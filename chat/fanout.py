@@ -12,7 +12,6 @@ revision, as they always have.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections import deque
@@ -175,17 +174,24 @@ class RoomHub:
             except Exception:
                 logger.warning("Room hub: resubscribing failed; retrying.", exc_info=True)
 
+    def _cancel(self) -> list[asyncio.Task]:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        return tasks
+
     async def close(self) -> None:
         """Stop the hub's tasks (tests)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self._tasks = []
+        await asyncio.gather(*self._cancel(), return_exceptions=True)
 
 
 _hubs: dict = {}
+
+
+def _forget_closed_loops(registry: dict) -> None:
+    """Drop the entries of event loops that have closed (tests run one loop per test)."""
+    for loop in [loop for loop in registry if loop.is_closed()]:
+        del registry[loop]
 
 
 def receiving_layer(layer):
@@ -211,10 +217,8 @@ def get_hub(layer) -> RoomHub:
     hub = _hubs.get(loop)
     if hub is None or hub.layer is not layer:
         if hub is not None:
-            for task in hub._tasks:
-                task.cancel()
-        for other in [other for other in _hubs if other.is_closed()]:
-            del _hubs[other]
+            hub._cancel()
+        _forget_closed_loops(_hubs)
         hub = _hubs[loop] = RoomHub(layer, receiving_layer(layer))
     return hub
 
@@ -279,7 +283,6 @@ def publish(group: str, event: dict) -> None:
         return
     outbox = _outboxes.get(loop)
     if outbox is None:
-        for closed in [other for other in _outboxes if other.is_closed()]:
-            del _outboxes[closed]
+        _forget_closed_loops(_outboxes)
         outbox = _outboxes[loop] = _Outbox(loop)
     outbox.put(group, event)
