@@ -57,10 +57,6 @@ def _room_open(*, slug: str, user) -> Room | int:
     return room
 
 
-def _room_rev(room_id: int) -> int:
-    return Room.objects.filter(pk=room_id).values_list("rev", flat=True).get()
-
-
 def _parse_since(query_string: bytes) -> int | None:
     values = parse_qs(query_string.decode("latin-1")).get("since")
     if not values:
@@ -148,7 +144,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             session_key=self.scope["session"].session_key,
             user_id=self.user.pk,
         )
-        rev = await database_sync_to_async(_room_rev)(room.pk)
+        try:
+            since, bad_since = _parse_since(self.scope.get("query_string", b"")), None
+        except ProtocolError as error:
+            since, bad_since = None, error
+        rev, catch_up = await database_sync_to_async(selectors.room_opening)(room=room, since=since)
         await self.send_frame(
             {
                 "type": "hello",
@@ -168,13 +168,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await broadcast_presence(
                 room_id=room.pk, username=self.user.username, status="online", online=online
             )
-        try:
-            since = _parse_since(self.scope.get("query_string", b""))
-        except ProtocolError as error:
-            await self.send_error(error)
-        else:
-            if since is not None:
-                await self.on_sync(SyncCommand(since=since))
+        if bad_since is not None:
+            await self.send_error(bad_since)
+        elif catch_up is not None:
+            await self.send_frame({"type": "sync", **catch_up})
         await self.release_held()
 
     async def release_held(self):
@@ -298,7 +295,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, command: PingCommand):
         # The room's revision rides along: a client whose last live event was lost
         # has no later event to reveal the gap, but its next ping does.
-        rev = await database_sync_to_async(_room_rev)(self.room.pk)
+        rev = await database_sync_to_async(selectors.room_rev)(room_id=self.room.pk)
         await self.send_frame({"type": "pong", "t": command.t, "rev": rev})
 
     command_handlers = {

@@ -77,16 +77,36 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     }
 
 
+def room_rev(*, room_id: int) -> int:
+    """Return the room's current revision."""
+    return Room.objects.filter(pk=room_id).values_list("rev", flat=True).get()
+
+
 def messages_since(*, room: Room, since: int, limit: int | None = None) -> dict:
     """Return the current state of messages changed after revision `since`, by revision.
 
     `rev` is the highest revision the answer covers; `complete` tells whether it
     reaches the room's current revision.
     """
-    limit = limit or settings.CHAT_SYNC_BATCH
     # Read the room's revision before the rows: revisions commit in order, so every
     # revision up to this one is then among the rows.
-    room_rev = Room.objects.filter(pk=room.pk).values_list("rev", flat=True).get()
+    return _messages_since(room, since, room_rev(room_id=room.pk), limit)
+
+
+def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
+    """Return what a socket needs once it has joined the room's group, in one read.
+
+    The room's revision (for `hello`) and, when the client gave `since`, the first batch
+    of its catch-up (as `messages_since`).
+    """
+    current = room_rev(room_id=room.pk)
+    if since is None:
+        return current, None
+    return current, _messages_since(room, since, current)
+
+
+def _messages_since(room: Room, since: int, room_rev: int, limit: int | None = None) -> dict:
+    limit = limit or settings.CHAT_SYNC_BATCH
     rows = list(_message_queryset(room).filter(rev__gt=since).order_by("rev")[: limit + 1])
     complete = len(rows) <= limit
     rows = rows[:limit]

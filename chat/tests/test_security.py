@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from channels.db import database_sync_to_async
+from channels.sessions import CookieMiddleware
 from channels.testing import WebsocketCommunicator
 from django.test import Client, SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 
+from chat.auth import WebSocketSessionMiddleware
 from chat.origin import origin_allowed
 from myproject.asgi import application
 
@@ -111,6 +114,26 @@ class HandshakeAttackTests(TransactionTestCase):
             {"type": "websocket.close", "code": 4401},
         )
         await communicator.disconnect()
+
+
+class WebSocketSessionTests(TransactionTestCase):
+    async def test_the_session_reaches_the_scope_and_send_is_not_wrapped(self):
+        user = await database_sync_to_async(make_user)("alice")
+        cookie = await database_sync_to_async(session_cookie)(user)
+        seen = {}
+
+        async def consumer(scope, receive, send):
+            seen["user_id"] = await database_sync_to_async(scope["session"].get)("_auth_user_id")
+            seen["send"] = send
+
+        async def server_send(message):
+            raise AssertionError("nothing is sent here")
+
+        app = CookieMiddleware(WebSocketSessionMiddleware(consumer))
+        await app({"type": "websocket", "headers": [(b"cookie", cookie)]}, None, server_send)
+        self.assertEqual(seen["user_id"], str(user.pk))
+        # Frames go to the server as they are: no session check on each one.
+        self.assertIs(seen["send"], server_send)
 
 
 class SecurityHeaderTests(TestCase):

@@ -130,6 +130,30 @@ class MessagesSinceTestCase(TestCase):
         self.assertEqual([m["room"] for m in result["messages"]], ["general"] * 5)
 
 
+class RoomOpeningTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.room = make_room("General")
+        make_messages(self.room, self.alice, 5)  # revs 1..5
+
+    def test_without_since_only_the_revision(self):
+        with self.assertNumQueries(1):
+            self.assertEqual(selectors.room_opening(room=self.room, since=None), (5, None))
+
+    def test_with_since_the_revision_and_the_first_catch_up_batch(self):
+        with self.assertNumQueries(2), self.settings(CHAT_SYNC_BATCH=2):
+            rev, catch_up = selectors.room_opening(room=self.room, since=1)
+        self.assertEqual(rev, 5)
+        self.assertEqual([m["rev"] for m in catch_up["messages"]], [2, 3])
+        self.assertEqual((catch_up["rev"], catch_up["complete"]), (3, False))
+
+    def test_an_up_to_date_client_is_told_it_is_complete(self):
+        self.assertEqual(
+            selectors.room_opening(room=self.room, since=5),
+            (5, {"messages": [], "rev": 5, "complete": True}),
+        )
+
+
 class RoomListTestCase(TestCase):
     def setUp(self):
         self.alice = make_user("alice")
