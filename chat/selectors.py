@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 
 from .models import Membership, Message, Room
-from .protocol import message_data
+from .protocol import MESSAGE_FIELDS, message_row_data
 
 
 def room_visible_filter(user) -> Q:
@@ -58,21 +58,26 @@ def _message_queryset(room: Room):
     return Message.objects.filter(room=room).select_related("author")
 
 
+def _message_rows(queryset) -> list[tuple]:
+    """Evaluate a message query as rows of MESSAGE_FIELDS (no model instances)."""
+    return list(queryset.values_list(*MESSAGE_FIELDS))
+
+
 def message_page(*, room: Room, before: int | None = None, limit: int | None = None) -> dict:
     """Return a page of messages older than `before` (newest page without it), oldest first.
 
     Keyset pagination on (room, id): the cost does not grow with the depth of the page.
     """
     limit = limit or settings.CHAT_PAGE_SIZE
-    queryset = _message_queryset(room)
+    queryset = Message.objects.filter(room=room)
     if before is not None:
         queryset = queryset.filter(id__lt=before)
-    rows = list(queryset.order_by("-id")[: limit + 1])
+    rows = _message_rows(queryset.order_by("-id")[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
     return {
-        "messages": [message_data(row, room_slug=room.slug) for row in rows],
+        "messages": [message_row_data(row, room.slug) for row in rows],
         "has_more": has_more,
     }
 
@@ -107,15 +112,16 @@ def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
 
 def _messages_since(room: Room, since: int, room_rev: int, limit: int | None = None) -> dict:
     limit = limit or settings.CHAT_SYNC_BATCH
-    rows = list(_message_queryset(room).filter(rev__gt=since).order_by("rev")[: limit + 1])
+    queryset = Message.objects.filter(room=room, rev__gt=since).order_by("rev")
+    rows = _message_rows(queryset[: limit + 1])
     complete = len(rows) <= limit
     rows = rows[:limit]
     if complete:
-        rev = max(room_rev, since, rows[-1].rev if rows else 0)
+        rev = max(room_rev, since, rows[-1][1] if rows else 0)
     else:
-        rev = rows[-1].rev
+        rev = rows[-1][1]
     return {
-        "messages": [message_data(row, room_slug=room.slug) for row in rows],
+        "messages": [message_row_data(row, room.slug) for row in rows],
         "rev": rev,
         "complete": complete,
     }

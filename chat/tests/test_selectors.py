@@ -70,6 +70,24 @@ class MessagePageTestCase(TestCase):
         with self.assertNumQueries(1):
             selectors.message_page(room=self.room, limit=20)
 
+    def test_pages_and_catch_up_read_messages_as_the_live_events_show_them(self):
+        # Rows are read without model instances: they must still match message_data.
+        bob = make_user("bob")
+        edited = services.message_edit(
+            room=self.room, user=self.alice, message_id=self.messages[-3].pk, body="edited"
+        )
+        deleted = services.message_delete(
+            room=self.room, user=self.alice, message_id=self.messages[-2].pk
+        )
+        sent, _created = services.message_send(
+            room=self.room, author=bob, body="hi", client_id="c-1"
+        )
+        page = selectors.message_page(room=self.room, limit=4)["messages"]
+        self.assertEqual([page[0], page[1], page[3]], [edited, deleted, sent])
+        self.assertIsNotNone(edited["edited_at"])
+        since = selectors.messages_since(room=self.room, since=self.messages[-1].rev)
+        self.assertEqual(since["messages"], [edited, deleted, sent])
+
 
 class MessagesSinceTestCase(TestCase):
     def setUp(self):
