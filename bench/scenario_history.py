@@ -6,7 +6,9 @@ the server's SQLite file, as the server itself would have stored them (project: 
 
 - deep pages: the same random `before` ids in the oldest half of the room, a page of 50
   each, asked one at a time through the project's `history` WebSocket command (one
-  socket), through its HTTP API, and as the raw keyset SQL query of
+  socket), through its HTTP API, as the project's own work for it in a process of its
+  own (`message_page` and the frame's encoding, no socket: bench/project_pages.py),
+  and as the raw keyset SQL query of
   chat/selectors.py:message_page (same rows, same join, same LIMIT) run by this process
   with sqlite3 on the same file: with one open connection (the reference), and with a
   new connection per query (what a server pays that opens one per request).
@@ -26,6 +28,8 @@ import json
 import random
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -238,6 +242,22 @@ def pages_http(port: int, cookie: str, befores: list[int], limit: int) -> tuple[
     return times, bad
 
 
+def pages_in_process(server, befores: list[int], limit: int):
+    """Time message_page + encoding in a process of its own (bench/project_pages.py)."""
+    ask = {"room": ROOM, "befores": befores, "limit": limit, "warm_up": WARM_UP}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("project_pages.py"))],
+        input=json.dumps(ask),
+        capture_output=True,
+        text=True,
+        env=server.env,
+        cwd=servers.ROOT,
+        check=True,
+    )
+    answer = json.loads(done.stdout)
+    return answer["seconds"], answer["bad"]
+
+
 def pages_sql(db: Path, befores: list[int], limit: int, *, reconnect: bool):
     """Run the page query on the file, fetching the rows; return (seconds each, bad pages)."""
     uri = f"file:{db}?mode=ro"
@@ -441,6 +461,8 @@ def run(server_name: str, args, log) -> dict:
             pages["websocket"] = {**clients.ms_summary(times), "bad_pages": bad}
             times, bad = pages_http(server.port, target.cookie(0), befores, limit)
             pages["http"] = {**clients.ms_summary(times), "bad_pages": bad}
+            times, bad = pages_in_process(server, befores, limit)
+            pages["in_process"] = {**clients.ms_summary(times), "bad_pages": bad}
             times, bad = pages_sql(db, befores, limit, reconnect=False)
             pages["sql"] = {**clients.ms_summary(times), "bad_pages": bad}
             times, bad = pages_sql(db, befores, limit, reconnect=True)
@@ -474,6 +496,7 @@ def markdown(report: dict) -> list[str]:
     labels = {
         "websocket": "`history` over the WebSocket",
         "http": "GET /api/rooms/<slug>/messages/",
+        "in_process": "`message_page` + JSON encoding, in-process (no socket)",
         "sql": "raw SQL, one connection (reference)",
         "sql_new_connection": "raw SQL, new connection per query",
     }
@@ -490,7 +513,9 @@ def markdown(report: dict) -> list[str]:
         pages = res["project"]["pages"]
         sql = pages["sql"]["p99_ms"]
         lines.append("")
-        for key in ("websocket", "http"):
+        for key in ("websocket", "http", "in_process"):
+            if key not in pages:
+                continue
             p99 = pages[key]["p99_ms"]
             met = p99 is not None and sql and p99 <= 2 * sql
             lines.append(
