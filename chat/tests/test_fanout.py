@@ -11,7 +11,7 @@ from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_la
 from django.conf import settings
 from django.test import SimpleTestCase, override_settings
 
-from chat import consumers, fanout, services
+from chat import fanout, selectors, services
 from chat.fanout import RoomHub, get_hub, publish
 from chat.protocol import frame_event, room_group_name
 
@@ -152,17 +152,17 @@ class RoomHubSocketTests(SocketTestCase):
 
     async def test_a_broadcast_during_admission_comes_after_hello(self):
         alice, _ = await self.join(self.alice)
-        real_room_rev = consumers._room_rev
+        real_room_opening = selectors.room_opening
 
-        def rev_then_a_message(room_id):
+        def read_then_a_message(**kwargs):
             # Bob's socket is in the hub but has not had its hello: a message lands now.
-            rev = real_room_rev(room_id)
+            opening = real_room_opening(**kwargs)
             services.message_send(
                 room=self.room, author=self.alice, body="in between", client_id="c-9"
             )
-            return rev
+            return opening
 
-        with mock.patch.object(consumers, "_room_rev", side_effect=rev_then_a_message):
+        with mock.patch.object(selectors, "room_opening", side_effect=read_then_a_message):
             bob = await self.connect(self.bob)
             hello = await self.expect(bob, "hello")
             self.assertEqual(hello["rev"], 0)
