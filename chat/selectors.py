@@ -58,6 +58,9 @@ def _message_queryset(room: Room):
     return Message.objects.filter(room=room).select_related("author")
 
 
+_REV = MESSAGE_FIELDS.index("rev")
+
+
 def _message_rows(queryset) -> list[tuple]:
     """Evaluate a message query as rows of MESSAGE_FIELDS (no model instances)."""
     return list(queryset.values_list(*MESSAGE_FIELDS))
@@ -99,7 +102,7 @@ def messages_since(*, room: Room, since: int, limit: int | None = None) -> dict:
 
 
 def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
-    """Return what a socket needs once it has joined the room's group, in one read.
+    """Return what a socket needs once it has joined the room's group, in one call.
 
     The room's revision (for `hello`) and, when the client gave `since`, the first batch
     of its catch-up (as `messages_since`).
@@ -110,16 +113,16 @@ def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
     return current, _messages_since(room, since, current)
 
 
-def _messages_since(room: Room, since: int, room_rev: int, limit: int | None = None) -> dict:
+def _messages_since(room: Room, since: int, current_rev: int, limit: int | None = None) -> dict:
     limit = limit or settings.CHAT_SYNC_BATCH
     queryset = Message.objects.filter(room=room, rev__gt=since).order_by("rev")
     rows = _message_rows(queryset[: limit + 1])
     complete = len(rows) <= limit
     rows = rows[:limit]
     if complete:
-        rev = max(room_rev, since, rows[-1][1] if rows else 0)
+        rev = max(current_rev, since, rows[-1][_REV] if rows else 0)
     else:
-        rev = rows[-1][1]
+        rev = rows[-1][_REV]
     return {
         "messages": [message_row_data(row, room.slug) for row in rows],
         "rev": rev,
