@@ -314,3 +314,26 @@ def matplotlib_pyplot():
     except ImportError:
         return None
     return plt
+
+
+def scenario_figure(report: dict, name: str):
+    """(pyplot, figure, axes, the scenario's results), or None without matplotlib or results."""
+    plt = matplotlib_pyplot()
+    res = report["results"].get(name)
+    if plt is None or not res:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    return plt, fig, ax, res
+
+
+def save_figure(plt, fig, ax, path, *, title: str, xlabel: str, ylabel: str, legend="best"):
+    """Label, grid and legend the axes, write the PNG, free the figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc=legend)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

@@ -222,21 +222,20 @@ def _failures(r) -> str:
 
 
 def plot(report: dict, path) -> bool:
-    plt = clients.matplotlib_pyplot()
-    res = report["results"].get(NAME)
-    if plt is None or not res:
+    figure = clients.scenario_figure(report, NAME)
+    if figure is None:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plt, fig, ax, res = figure
     for name, r in res.items():
         curve = r["rss_curve"]
         base = r["rss_before_kib"]
         ax.plot([c[1] for c in curve], [(c[2] - base) / 1024 for c in curve], label=name)
-    ax.set_xlabel("sockets open")
-    ax.set_ylabel("server RSS growth, MiB")
-    ax.set_title("Idle: server memory while the sockets open")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    return clients.save_figure(
+        plt,
+        fig,
+        ax,
+        path,
+        title="Idle: server memory while the sockets open",
+        xlabel="sockets open",
+        ylabel="server RSS growth, MiB",
+    )

@@ -458,11 +458,10 @@ def markdown(report: dict) -> list[str]:
 
 
 def plot(report: dict, path) -> bool:
-    plt = clients.matplotlib_pyplot()
-    res = report["results"].get(NAME)
-    if plt is None or not res:
+    figure = clients.scenario_figure(report, NAME)
+    if figure is None:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plt, fig, ax, res = figure
     for name, r in res.items():
         times = r["caught_up_times_s"]
         total = r["sockets_wanted"]
@@ -477,12 +476,13 @@ def plot(report: dict, path) -> bool:
         spread, color="grey", linestyle=":", linewidth=1, label=f"last reconnect ({spread:g} s)"
     )
     ax.axhline(99, color="grey", linestyle="--", linewidth=1, label="99%")
-    ax.set_xlabel("seconds since the first reconnect")
-    ax.set_ylabel("sockets caught up, %")
-    ax.set_title("Reconnect storm (project: hello + sync complete; others: open)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    return clients.save_figure(
+        plt,
+        fig,
+        ax,
+        path,
+        title="Reconnect storm (project: hello + sync complete; others: open)",
+        xlabel="seconds since the first reconnect",
+        ylabel="sockets caught up, %",
+        legend="lower right",
+    )
