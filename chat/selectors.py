@@ -2,6 +2,7 @@
 that could be evaluated later on an event loop."""
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from .models import Membership, Message, Room
@@ -60,10 +61,32 @@ def _message_queryset(room: Room):
 
 _REV = MESSAGE_FIELDS.index("rev")
 
+# The SELECT ... FROM ... JOIN of MESSAGE_FIELDS, compiled by the ORM once per backend.
+_MESSAGE_SELECT: dict[str, str] = {}
 
-def _message_rows(queryset) -> list[tuple]:
-    """Evaluate a message query as rows of MESSAGE_FIELDS (no model instances)."""
-    return list(queryset.values_list(*MESSAGE_FIELDS))
+
+def _column(name: str) -> str:
+    """Return a Message field's column, qualified and quoted for this database."""
+    quote = connection.ops.quote_name
+    return f"{quote(Message._meta.db_table)}.{quote(Message._meta.get_field(name).column)}"
+
+
+def _message_rows(condition: str, params: list, *, order_by: str, limit: int) -> list[tuple]:
+    """Return at most `limit` rows of MESSAGE_FIELDS that meet the SQL condition.
+
+    Pages and catch-up are the hot reads, and compiling their ORM query cost 0.54 ms a
+    page, four times running it (bench/project_pages.py). So the ORM compiles the column
+    list and the join once per backend, and only the keyset condition is SQL here. Rows
+    come straight from the driver: format_time takes SQLite's naive UTC datetimes and
+    PostgreSQL's aware ones alike, so MESSAGE_FIELDS need no Django converter.
+    """
+    select = _MESSAGE_SELECT.get(connection.vendor)
+    if select is None:
+        query = Message.objects.order_by().values_list(*MESSAGE_FIELDS).query
+        select = _MESSAGE_SELECT[connection.vendor] = query.sql_with_params()[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{select} WHERE {condition} ORDER BY {order_by} LIMIT %s", [*params, limit])
+        return cursor.fetchall()
 
 
 def message_page(*, room: Room, before: int | None = None, limit: int | None = None) -> dict:
@@ -72,10 +95,10 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     Keyset pagination on (room, id): the cost does not grow with the depth of the page.
     """
     limit = limit or settings.CHAT_PAGE_SIZE
-    queryset = Message.objects.filter(room=room)
+    condition, params = f"{_column('room')} = %s", [room.pk]
     if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    rows = _message_rows(queryset.order_by("-id")[: limit + 1])
+        condition, params = f"{condition} AND {_column('id')} < %s", [room.pk, before]
+    rows = _message_rows(condition, params, order_by=f"{_column('id')} DESC", limit=limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
@@ -115,8 +138,12 @@ def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
 
 def _messages_since(room: Room, since: int, current_rev: int, limit: int | None = None) -> dict:
     limit = limit or settings.CHAT_SYNC_BATCH
-    queryset = Message.objects.filter(room=room, rev__gt=since).order_by("rev")
-    rows = _message_rows(queryset[: limit + 1])
+    rows = _message_rows(
+        f"{_column('room')} = %s AND {_column('rev')} > %s",
+        [room.pk, since],
+        order_by=_column("rev"),
+        limit=limit + 1,
+    )
     complete = len(rows) <= limit
     rows = rows[:limit]
     if complete:
