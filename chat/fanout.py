@@ -18,6 +18,7 @@ from collections import deque
 from typing import Protocol
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from autobahn.exception import Disconnected
 from channels.layers import channel_layers, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
@@ -25,6 +26,11 @@ from django.conf import settings
 from .protocol import room_group_name
 
 logger = logging.getLogger(__name__)
+
+# What a send raises when the client has just gone and disconnect() has not run yet:
+# autobahn's error under daphne, an OSError under servers that follow the ASGI spec.
+# Routine in a reconnect storm (thousands of them); the client catches up by revision.
+SOCKET_GONE = (Disconnected, OSError)
 
 
 # Sent by the hub to its own channel to end its receive.
@@ -144,6 +150,8 @@ class RoomHub:
         for listener in list(sockets.values()):
             try:
                 await listener.chat_frame(event)
+            except SOCKET_GONE:
+                pass  # its disconnect() is on its way and takes it out of the room
             except Exception:
                 logger.warning("Could not forward a frame to a socket.", exc_info=True)
 

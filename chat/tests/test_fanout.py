@@ -6,6 +6,7 @@ import threading
 from unittest import IsolatedAsyncioTestCase, mock
 
 from asgiref.sync import async_to_sync, sync_to_async
+from autobahn.exception import Disconnected
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.conf import settings
@@ -22,14 +23,14 @@ from .test_consumers import SocketTestCase
 class Listener:
     """A socket as the hub sees it: records what it is handed."""
 
-    def __init__(self, channel_name: str, *, fail: bool = False):
+    def __init__(self, channel_name: str, *, error: Exception | None = None):
         self.channel_name = channel_name
-        self.fail = fail
+        self.error = error
         self.frames: list[str] = []
 
     async def chat_frame(self, event):
-        if self.fail:
-            raise RuntimeError("this socket is broken")
+        if self.error is not None:
+            raise self.error
         self.frames.append(event["text"])
 
 
@@ -79,10 +80,22 @@ class RoomHubTests(IsolatedAsyncioTestCase):
         self.assertEqual(other.frames, [])
 
     async def test_a_broken_socket_does_not_stop_the_others(self):
-        broken, fine = Listener("s.1", fail=True), Listener("s.2")
+        broken, fine = Listener("s.1", error=RuntimeError("broken")), Listener("s.2")
         await self.hub.join(1, broken)
         await self.hub.join(1, fine)
         with self.assertLogs("chat.fanout", "WARNING"):
+            await self.broadcast(1, "x")
+            await self.settle()
+        self.assertEqual(len(fine.frames), 1)
+
+    async def test_a_socket_whose_client_has_just_gone_is_skipped_without_a_log(self):
+        # daphne raises this until the socket's disconnect() has run: thousands of times
+        # in a reconnect storm, each one a traceback in the log before.
+        gone = Listener("s.1", error=Disconnected("Attempt to send on a closed protocol"))
+        fine = Listener("s.2")
+        await self.hub.join(1, gone)
+        await self.hub.join(1, fine)
+        with self.assertNoLogs("chat.fanout"):
             await self.broadcast(1, "x")
             await self.settle()
         self.assertEqual(len(fine.frames), 1)
