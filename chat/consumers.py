@@ -6,6 +6,7 @@ import time
 from collections import deque
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -90,6 +91,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.close(protocol.CLOSE_UNAVAILABLE)
         finally:
             await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
+
+    async def dispatch(self, message):
+        """Run the event's handler at once, without channels' hop to the database thread.
+
+        channels closes stale database connections before every event, on the one
+        thread that does all database work: a ping, a typing frame or a bad frame waited
+        behind every query in the process. Each database call here runs through
+        database_sync_to_async, which closes stale connections around the call itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""

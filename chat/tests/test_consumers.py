@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import json
+import threading
 from unittest import mock
 
 from asgiref.sync import async_to_sync
@@ -338,6 +339,21 @@ class ErrorTestCase(SocketTestCase):
         for text in ["{", "not json", '{"type": "ping",}']:
             await alice.send_to(text_data=text)
             await self.expect_error(alice, "bad_json")
+        await self.assertStillOpen(alice)
+
+    async def test_frames_without_database_work_do_not_wait_for_the_database_thread(self):
+        # All database work of a process runs on one thread; a bad frame (or a typing
+        # frame) must be answered while that thread is busy with someone's query.
+        alice, _ = await self.join(self.alice)
+        release = threading.Event()
+        busy = asyncio.ensure_future(database_sync_to_async(release.wait)(TIMEOUT * 4))
+        try:
+            await asyncio.sleep(0.05)  # the database thread is now waiting on `release`
+            await alice.send_to(text_data="{")
+            await self.expect_error(alice, "bad_json")
+        finally:
+            release.set()
+            await busy
         await self.assertStillOpen(alice)
 
     async def test_bad_frames(self):
