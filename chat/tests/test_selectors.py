@@ -6,7 +6,8 @@ from django.test import TestCase
 from django.utils import timezone
 
 from chat import selectors, services
-from chat.models import Room
+from chat.models import Membership, Room
+from chat.protocol import room_data
 
 from .factories import add_member, make_message, make_messages, make_room, make_user
 
@@ -170,6 +171,48 @@ class RoomOpeningTestCase(TestCase):
             selectors.room_opening(room=self.room, since=5),
             (5, {"messages": [], "rev": 5, "complete": True}),
         )
+
+
+class RoomEntryTestCase(TestCase):
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.bob = make_user("bob")
+        self.room = make_room("General", topic="Say hi", is_private=True)
+
+    def test_the_room_and_the_membership_in_one_query(self):
+        stored = add_member(self.room, self.alice, role=Membership.Role.MODERATOR)
+        with self.assertNumQueries(1):
+            room, membership = selectors.room_entry(slug=self.room.slug, user=self.alice)
+            # Read as the ORM reads them: real booleans, each field in its place.
+            self.assertEqual(room_data(room), room_data(self.room))
+            self.assertIs(room.is_private, True)
+            self.assertIs(room.is_archived, False)
+            self.assertEqual((room.pk, room.slug), (self.room.pk, self.room.slug))
+            self.assertEqual(
+                (membership.pk, membership.room_id, membership.user_id),
+                (stored.pk, self.room.pk, self.alice.pk),
+            )
+            self.assertEqual((membership.role, membership.banned), ("moderator", False))
+
+    def test_a_banned_member(self):
+        add_member(self.room, self.alice, banned=True)
+        _room, membership = selectors.room_entry(slug=self.room.slug, user=self.alice)
+        self.assertIs(membership.banned, True)
+        self.assertEqual(membership.role, "member")
+
+    def test_someone_else_s_membership_is_not_theirs(self):
+        add_member(self.room, self.alice)
+        room, membership = selectors.room_entry(slug=self.room.slug, user=self.bob)
+        self.assertEqual(room.pk, self.room.pk)
+        self.assertIsNone(membership)
+
+    def test_no_such_room(self):
+        self.assertEqual(selectors.room_entry(slug="nowhere", user=self.alice), (None, None))
+
+    def test_the_other_fields_load_when_read(self):
+        room, _membership = selectors.room_entry(slug=self.room.slug, user=self.alice)
+        with self.assertNumQueries(1):
+            self.assertEqual(room.created_at, self.room.created_at)
 
 
 class RoomListTestCase(TestCase):

@@ -424,6 +424,20 @@ class RoomEnterTestCase(ServiceTestCase):
         add_member(room, self.bob)
         self.assertIs(services.room_enter(room=room, user=self.bob), True)
 
+    def test_by_slug_the_same_rules_in_one_query_for_a_member(self):
+        private = make_room("Secret", is_private=True)
+        self.assertEqual(services.room_enter_slug(slug="nowhere", user=self.bob), (None, False))
+        room, allowed = services.room_enter_slug(slug=private.slug, user=self.bob)
+        self.assertEqual((room.pk, allowed), (private.pk, False))
+        self.assertFalse(Membership.objects.filter(room=private, user=self.bob).exists())
+        room, allowed = services.room_enter_slug(slug=self.room.slug, user=self.bob)
+        self.assertEqual((room.pk, allowed), (self.room.pk, True))
+        self.assertEqual(Membership.objects.filter(room=self.room, user=self.bob).count(), 1)
+        with self.assertNumQueries(1):
+            self.assertIs(services.room_enter_slug(slug=self.room.slug, user=self.bob)[1], True)
+        add_member(private, self.alice, banned=True)
+        self.assertIs(services.room_enter_slug(slug=private.slug, user=self.alice)[1], False)
+
     def test_banned_users_are_refused(self):
         add_member(self.room, self.bob, banned=True)
         self.assertIs(services.room_enter(room=self.room, user=self.bob), False)
