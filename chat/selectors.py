@@ -166,9 +166,20 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     }
 
 
+_ROOM_REV_SQL = (
+    f"SELECT {column(Room, 'rev')} FROM {connection.ops.quote_name(Room._meta.db_table)}"  # noqa: S608
+    f" WHERE {column(Room, 'id')} = %s"
+)
+
+
 def room_rev(*, room_id: int) -> int:
-    """Return the room's current revision."""
-    return Room.objects.filter(pk=room_id).values_list("rev", flat=True).get()
+    """Return the room's current revision (every opening and every ping reads it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ROOM_REV_SQL, [room_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Room.DoesNotExist(f"No room {room_id}.")
+    return row[0]
 
 
 def messages_since(*, room: Room, since: int, limit: int | None = None) -> dict:
