@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
@@ -103,6 +104,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_disconnect(self, message):
+        """Leave, as channels does, without its hop to the database thread (see dispatch)."""
+        await self.disconnect(message["code"])
+        raise StopConsumer
+
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
         await self.accept()
@@ -114,6 +120,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
         self.bad_frames = deque()
         self.typing_passed_at = 0.0
         try:
@@ -337,7 +344,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """Called by the room hub with a broadcast: forward it unless it is not for us."""
         if event.get("origin_channel") == self.channel_name:
             return  # this socket was already answered directly
-        if event.get("skip_user_id") == self.user.pk:
+        if event.get("skip_user_id") == self.user_id:
             return
         if self.held is None:
             await self.send(text_data=event["text"])

@@ -142,6 +142,18 @@ class SocketTestCase(TransactionTestCase):
     async def send(self, communicator, **frame):
         await communicator.send_json_to(frame)
 
+    @contextlib.asynccontextmanager
+    async def database_thread_busy(self):
+        """Keep the one thread that runs all database work busy for the block."""
+        release = threading.Event()
+        busy = asyncio.ensure_future(database_sync_to_async(release.wait)(TIMEOUT * 4))
+        await asyncio.sleep(0.05)  # the thread is now waiting on `release`
+        try:
+            yield
+        finally:
+            release.set()
+            await busy
+
     # --- database ---------------------------------------------------------------------
 
     @database_sync_to_async
@@ -345,16 +357,17 @@ class ErrorTestCase(SocketTestCase):
         # All database work of a process runs on one thread; a bad frame (or a typing
         # frame) must be answered while that thread is busy with someone's query.
         alice, _ = await self.join(self.alice)
-        release = threading.Event()
-        busy = asyncio.ensure_future(database_sync_to_async(release.wait)(TIMEOUT * 4))
-        try:
-            await asyncio.sleep(0.05)  # the database thread is now waiting on `release`
+        async with self.database_thread_busy():
             await alice.send_to(text_data="{")
             await self.expect_error(alice, "bad_json")
-        finally:
-            release.set()
-            await busy
         await self.assertStillOpen(alice)
+
+    async def test_a_closing_socket_finishes_without_waiting_for_the_database_thread(self):
+        alice, _ = await self.join(self.alice)
+        bob, _ = await self.join(self.bob, others=[alice])
+        async with self.database_thread_busy():
+            await bob.disconnect()
+            await self.expect(alice, "presence", user="bob", status="offline")
 
     async def test_bad_frames(self):
         alice, _ = await self.join(self.alice)
