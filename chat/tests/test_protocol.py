@@ -278,3 +278,19 @@ class NamesAndLimitsTestCase(SimpleTestCase):
     def test_encode_is_compact_and_keeps_unicode(self):
         text = protocol.encode({"type": "pong", "t": "héllo ✓"})
         self.assertEqual(text, '{"type":"pong","t":"héllo ✓"}')
+
+
+class EncodeTestCase(SimpleTestCase):
+    def test_compact_utf8_text(self):
+        frame = {"type": "typing", "user": "zoë ☃", "active": True, "n": None}
+        self.assertEqual(
+            protocol.encode(frame), '{"type":"typing","user":"zoë ☃","active":true,"n":null}'
+        )
+
+    def test_what_the_fast_encoder_refuses_is_still_encoded(self):
+        # A ping's `t` is echoed whatever JSON it holds: huge integers, deep nesting.
+        huge, deep = 10**30, [[[[]]]]
+        for _ in range(300):
+            deep = [deep]
+        for value in (huge, deep):
+            self.assertEqual(json.loads(protocol.encode({"t": value})), {"t": value})
