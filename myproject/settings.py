@@ -49,6 +49,8 @@ if HTTPS:
 CHAT_REQUIRE_HTTPS_ORIGIN = HTTPS
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, read with one prepared statement (every socket reads one).
+SESSION_ENGINE = "chat.session_store"
 # No inline script anywhere: every script is a file of this site. Inline style
 # attributes are allowed (Django's admin uses them); they cannot run code.
 CONTENT_SECURITY_POLICY = (
