@@ -79,6 +79,15 @@ def machine() -> dict:
     }
 
 
+def cpu_probe_ms() -> float:
+    """Time a fixed pure-Python loop: this shared machine's speed varies from hour to hour."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return round((time.perf_counter() - began) * 1000, 1)
+
+
 def _version(package: str) -> str | None:
     try:
         return importlib.metadata.version(package)
@@ -166,8 +175,15 @@ def markdown(report: dict) -> str:
         f"websockets {m['websockets']}, uvloop {m['uvloop']}, daphne {m['daphne']}. "
         f"Load generator: {report['args']['workers']} client processes on the same machine."
     )
-    lines.append("")
     res = report["results"]
+    results = [result for runs in res.values() for result in runs.values()]
+    probes = [ms for result in results for ms in result.get("cpu_probe_ms", [])]
+    if probes:
+        lines.append(
+            f"CPU probe (a fixed Python loop, before and after each server's scenario run; "
+            f"the machine is shared and its speed varies): {min(probes)} to {max(probes)} ms."
+        )
+    lines.append("")
     if "fanout" in res:
         fan = res["fanout"]
         names = list(fan)
@@ -431,13 +447,16 @@ def main():
         for name in args.servers.split(","):
             if module is not None and name not in module.SERVERS:
                 continue
+            probe_ms = cpu_probe_ms()
             began = time.monotonic()
             if module is None:
                 result = run_one(name, scenario, args, log)
             else:
                 result = module.run(name, args, log)
             result["elapsed_s"] = round(time.monotonic() - began, 1)
-            log(f"  ({scenario}/{name}: {result['elapsed_s']} s)")
+            result["cpu_probe_ms"] = [probe_ms, cpu_probe_ms()]
+            probes = result["cpu_probe_ms"]
+            log(f"  ({scenario}/{name}: {result['elapsed_s']} s, CPU probe {probes} ms)")
             report["results"][scenario][name] = result
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     md = markdown(report)
