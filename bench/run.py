@@ -349,7 +349,7 @@ def plot_scenarios(report: dict, stem: Path) -> list[Path]:
 
 # Options of scenarios 1-2 left unset: (short run, full run).
 DEFAULTS = {
-    "rates": ("5,20", "5,10,15,20,40,80"),
+    "rates": ("5,20", "5,10,20,40,80,120,160,200,240,320,400,480"),
     "fixed_rates": ("200", "50,200"),
     "step_seconds": (4.0, 10.0),
     "drain": (10.0, 30.0),
