@@ -119,7 +119,17 @@ class RoomHub:
             except Exception:
                 logger.warning("Room hub: could not stop the receive; cancelling.", exc_info=True)
             receiving.cancel()
-            await asyncio.gather(receiving, upkeep, return_exceptions=True)
+            done, stuck = await asyncio.wait({receiving, upkeep}, timeout=HUB_STOP_TIMEOUT)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: it was logged where it happened
+            if stuck:
+                # A cancelled channels_redis receive can hang for good (seen with Redis
+                # down); waiting for it would hold every later join, and so every new
+                # socket of the process. It is left behind, and the next receive uses a
+                # layer instance of its own: the stuck one may still hold its locks.
+                logger.warning("Room hub: a cancelled receive did not end; leaving it behind.")
+                self.receiver = receiving_layer(self.layer)
 
     async def resubscribe(self) -> None:
         """Join the groups of the rooms with sockets again; leave those without.

@@ -34,6 +34,29 @@ class Listener:
         self.frames.append(event["text"])
 
 
+class StuckLayer(InMemoryChannelLayer):
+    """A layer whose receive outlives its cancellation, and whose sends fail."""
+
+    def __init__(self):
+        super().__init__()
+        self.released = asyncio.Event()
+
+    async def receive(self, channel):
+        while not self.released.is_set():
+            try:
+                await self.released.wait()
+            except asyncio.CancelledError:
+                continue
+        raise asyncio.CancelledError
+
+    async def send(self, channel, message):
+        raise ConnectionError("down")
+
+    async def release(self):
+        self.released.set()
+        await asyncio.sleep(0)
+
+
 async def group_members(layer, group: str) -> list[str]:
     """List a group's channels, in the in-process layer or in Redis."""
     if isinstance(layer, InMemoryChannelLayer):
@@ -143,6 +166,27 @@ class RoomHubTests(IsolatedAsyncioTestCase):
             await self.hub.join(1, socket)
         self.assertEqual(self.hub.rooms, {})
         self.assertEqual(self.hub.subscribed, set())
+
+    async def test_a_receive_that_ignores_its_cancel_does_not_hold_later_sockets(self):
+        # A cancelled channels_redis receive can hang for good while Redis is down.
+        stuck = StuckLayer()
+        hub = RoomHub(self.layer, stuck)
+        self.addAsyncCleanup(stuck.release)
+        first, second = Listener("s.1"), Listener("s.2")
+        await hub.join(1, first)
+        with (
+            mock.patch.object(fanout, "HUB_STOP_TIMEOUT", 0.1),
+            self.assertLogs("chat.fanout", "WARNING") as logs,
+        ):
+            await asyncio.wait_for(hub.leave(1, first), 2)
+        self.assertIn("a cancelled receive did not end", "\n".join(logs.output))
+        # The next socket is admitted at once, and receives on a sound layer.
+        await asyncio.wait_for(hub.join(1, second), 1)
+        self.assertIs(hub.receiver, self.layer)
+        await self.broadcast(1, "after")
+        await self.settle()
+        self.assertEqual(len(second.frames), 1)
+        await hub.close()
 
     async def test_one_hub_per_event_loop_and_layer(self):
         layer = get_channel_layer()
