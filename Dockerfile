@@ -1,4 +1,5 @@
-# The web image: daphne serving myproject.asgi, static files collected for whitenoise.
+# The web image: daphne on uvloop (myproject.serve) serving myproject.asgi, static files
+# collected for whitenoise.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,4 +27,4 @@ RUN useradd --system --no-create-home --uid 10001 chat
 USER chat
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "myproject.asgi:application"]
+CMD ["python", "-m", "myproject.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "myproject.asgi:application"]

@@ -1,7 +1,8 @@
 """Start and stop the servers under test on loopback ports, each in a temp directory.
 
-- project: daphne with the flags of docs/operations.md, DJANGO_DEBUG unset (off), a fresh
-  SQLite file migrated in a temp dir, the in-process channel layer (no REDIS_URL).
+- project: daphne on uvloop (`python -m myproject.serve`) with the flags of
+  docs/operations.md, DJANGO_DEBUG unset (off), a fresh SQLite file migrated in a temp
+  dir, the in-process channel layer (no REDIS_URL).
 - naive: a temp copy of ../shared/peers/naive, migrated, `makeusers`, daphne.
 - raw: ../shared/peers/raw/server.py.
 
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("BENCH_PEERS", ROOT.parent / "shared" / "peers"))
 VENV_BIN = Path(sys.executable).parent
 DAPHNE = str(VENV_BIN / "daphne")
+# docs/operations.md, "Running daphne": daphne on uvloop.
+PROJECT_DAPHNE = [sys.executable, "-m", "myproject.serve"]
 # docs/operations.md, "Running daphne" (minus -b/-p, added per server).
 PROJECT_DAPHNE_FLAGS = [
     "--websocket_timeout",
@@ -132,7 +135,7 @@ class ProjectServer(Server):
             DJANGO_SECRET_KEY="bench-only-secret-key-" + "x" * 40,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         )
-        self.command = [DAPHNE, "-b", "127.0.0.1", "-p", str(port), *PROJECT_DAPHNE_FLAGS]
+        self.command = [*PROJECT_DAPHNE, "-b", "127.0.0.1", "-p", str(port), *PROJECT_DAPHNE_FLAGS]
         self.command.append("myproject.asgi:application")
         self._users: list[dict] = []
 

@@ -93,7 +93,7 @@ _RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\w+) ([\w.]+
 
 
 class DaphneProcess:
-    """One `daphne myproject.asgi:application` on a loopback port, its output in a file."""
+    """One daphne (`python -m myproject.serve`) on a loopback port, its output in a file."""
 
     def __init__(self, *, name: str, env: dict[str, str], port: int | None = None):
         self.name = name
@@ -110,7 +110,7 @@ class DaphneProcess:
 
     def start(self) -> "DaphneProcess":
         command = [
-            str(daphne_program()),
+            sys.executable, "-m", "myproject.serve",  # docs/operations.md: daphne on uvloop
             "-b", "127.0.0.1",
             "-p", str(self.port),
             "myproject.asgi:application",
