@@ -279,6 +279,11 @@ def share_time(times: list[float], share: float, total: int) -> float | None:
     return ordered[need - 1]
 
 
+def counts_text(counts: dict) -> str:
+    """Write counts by kind ({"HTTP 403": 2}) as "HTTP 403: 2, ...", or "none"."""
+    return ", ".join(f"{kind}: {n}" for kind, n in counts.items()) or "none"
+
+
 def ratio(a, b) -> str:
     if a is None or b is None or b == 0:
         return "n/a"

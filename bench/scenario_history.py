@@ -92,11 +92,16 @@ def _project_db(server) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
+def _sqlite_time(moment: datetime) -> str:
+    """Django's SQLite text for a naive UTC datetime."""
+    return moment.isoformat(" ", "microseconds")
+
+
 def _times(count: int):
     """Django's SQLite text for `count` datetimes a second apart, ending now (UTC)."""
     start = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=count)
     for i in range(1, count + 1):
-        yield (start + timedelta(seconds=i)).isoformat(" ", "microseconds")
+        yield _sqlite_time(start + timedelta(seconds=i))
 
 
 def _insert(con, sql: str, rows, batch: int = 50_000) -> None:
@@ -152,7 +157,7 @@ def fill_project(db: Path, count: int) -> tuple[int, int]:
     )
     con.execute(
         "UPDATE chat_room SET rev = ?, last_activity_at = ? WHERE id = ?",
-        (count, datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds"), room_id),
+        (count, _sqlite_time(datetime.now(UTC).replace(tzinfo=None)), room_id),
     )
     return _finish_fill(con, room_id)
 
@@ -160,7 +165,7 @@ def fill_project(db: Path, count: int) -> tuple[int, int]:
 def fill_naive(db: Path, count: int) -> tuple[int, int]:
     """The same in naive's tables (chat_room by name, chat_message.content)."""
     con = _connect_for_fill(db)
-    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    now = _sqlite_time(datetime.now(UTC).replace(tzinfo=None))
     con.execute("INSERT INTO chat_room (name, created_at) VALUES (?, ?)", (ROOM, now))
     room_id = con.execute("SELECT id FROM chat_room WHERE name = ?", (ROOM,)).fetchone()[0]
     authors = _authors(con)
@@ -536,7 +541,7 @@ def markdown(report: dict) -> list[str]:
     )
     for name, r in res.items():
         g = r["ingest"]
-        errors = ", ".join(f"{k}: {v}" for k, v in g["errors"].items()) or "none"
+        errors = clients.counts_text(g["errors"])
         lines.append(
             f"| {name} | {g['offered_per_s']} | {g['sent']} | {g['acknowledged']} | "
             f"{g['rows_added']} | {g['stored_per_s']} | {g['ack']['p50_ms']} | "

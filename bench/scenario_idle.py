@@ -215,10 +215,10 @@ def markdown(report: dict) -> list[str]:
 
 
 def _failures(r) -> str:
-    parts = [f"{k}: {v}" for k, v in r["failed_attempts"].items()]
+    counts = dict(r["failed_attempts"])
     if r["never_opened"]:
-        parts.append(f"never opened: {r['never_opened']}")
-    return ", ".join(parts) or "none"
+        counts["never opened"] = r["never_opened"]
+    return clients.counts_text(counts)
 
 
 def plot(report: dict, path) -> bool:

@@ -400,11 +400,11 @@ def markdown(report: dict) -> list[str]:
             missed += str(r["missed_counts"])
         else:
             missed = f"{a['storm_missed']} each"
-        failed = ", ".join(f"{k}: {v}" for k, v in r["storm_failed_attempts"].items())
+        failed = clients.counts_text(r["storm_failed_attempts"])
         lines.append(
             f"| {name} | {r['reopened']}/{r['sockets_wanted']} | {r['caught_up']} | "
             f"{r['t50_s']} | {r['t99_s']} | {r['t100_s']} | {per['p50_ms']} / {per['p99_ms']} "
-            f"| {missed} | {r['server_cpu_storm_s']} | {failed or 'none'} |"
+            f"| {missed} | {r['server_cpu_storm_s']} | {failed} |"
         )
     # A server that never got 99% caught up took longer than the whole window observed:
     # that window is a lower bound of its time, and a ratio against it an upper bound.

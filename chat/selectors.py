@@ -51,6 +51,13 @@ def _columns(model, field_names) -> str:
     return ", ".join(column(model, name) for name in field_names)
 
 
+def _rows(sql: str, params: list) -> list[tuple]:
+    """Run one of this module's prepared statements; return its rows as the driver gives them."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 # The fields of a Room a socket uses (room_data, access); the others load on access.
 _ENTRY_ROOM_FIELDS = ("id", "slug", "name", "topic", "is_private", "is_archived")
 _ENTRY_MEMBERSHIP_FIELDS = ("id", "banned", "role")
@@ -71,11 +78,10 @@ def room_entry(*, slug: str, user) -> tuple[Room | None, Membership | None]:
     Every socket's opening runs this; the two ORM queries it replaces cost 1.1 ms
     together, mostly compiling them. Only the fields a socket uses are loaded.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_ROOM_ENTRY_SQL, [user.pk, slug])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _rows(_ROOM_ENTRY_SQL, [user.pk, slug])
+    if not rows:
         return None, None
+    row = rows[0]
     room_values = dict(zip(_ENTRY_ROOM_FIELDS, row[: len(_ENTRY_ROOM_FIELDS)], strict=True))
     membership_id, banned, role = row[len(_ENTRY_ROOM_FIELDS) :]
     # SQLite returns booleans as 0 and 1: the ORM's converters are skipped here.
@@ -123,26 +129,19 @@ def _message_queryset(room: Room):
 
 _REV = MESSAGE_FIELDS.index("rev")
 
-# The SELECT ... FROM ... JOIN of MESSAGE_FIELDS, compiled by the ORM once per backend.
-_MESSAGE_SELECT: dict[str, str] = {}
-
-
-def _message_rows(condition: str, params: list, *, order_by: str, limit: int) -> list[tuple]:
-    """Return at most `limit` rows of MESSAGE_FIELDS that meet the SQL condition.
-
-    Pages and catch-up are the hot reads, and compiling their ORM query cost 0.54 ms a
-    page, four times running it (bench/project_pages.py). So the ORM compiles the column
-    list and the join once per backend, and only the keyset condition is SQL here. Rows
-    come straight from the driver: format_time takes SQLite's naive UTC datetimes and
-    PostgreSQL's aware ones alike, so MESSAGE_FIELDS need no Django converter.
-    """
-    select = _MESSAGE_SELECT.get(connection.vendor)
-    if select is None:
-        query = Message.objects.order_by().values_list(*MESSAGE_FIELDS).query
-        select = _MESSAGE_SELECT[connection.vendor] = query.sql_with_params()[0]
-    with connection.cursor() as cursor:
-        cursor.execute(f"{select} WHERE {condition} ORDER BY {order_by} LIMIT %s", [*params, limit])
-        return cursor.fetchall()
+# Pages and catch-up are the hot reads, and compiling their ORM query cost 0.54 ms a page,
+# four times running it (bench/project_pages.py). So the ORM compiles the column list and
+# the join of MESSAGE_FIELDS once, here, and only the keyset conditions are written out.
+# Rows come straight from the driver: format_time takes SQLite's naive UTC datetimes and
+# PostgreSQL's aware ones alike, so MESSAGE_FIELDS need no Django converter.
+_MESSAGE_SELECT = Message.objects.order_by().values_list(*MESSAGE_FIELDS).query.sql_with_params()[0]
+_IN_ROOM = f"{_MESSAGE_SELECT} WHERE {column(Message, 'room')} = %s"
+_NEWEST_FIRST = f"ORDER BY {column(Message, 'id')} DESC LIMIT %s"
+_PAGE_SQL = f"{_IN_ROOM} {_NEWEST_FIRST}"
+_PAGE_BEFORE_SQL = f"{_IN_ROOM} AND {column(Message, 'id')} < %s {_NEWEST_FIRST}"
+_SINCE_SQL = (
+    f"{_IN_ROOM} AND {column(Message, 'rev')} > %s ORDER BY {column(Message, 'rev')} LIMIT %s"
+)
 
 
 def message_page(*, room: Room, before: int | None = None, limit: int | None = None) -> dict:
@@ -151,12 +150,10 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     Keyset pagination on (room, id): the cost does not grow with the depth of the page.
     """
     limit = limit or settings.CHAT_PAGE_SIZE
-    condition, params = f"{column(Message, 'room')} = %s", [room.pk]
-    if before is not None:
-        condition, params = f"{condition} AND {column(Message, 'id')} < %s", [room.pk, before]
-    rows = _message_rows(
-        condition, params, order_by=f"{column(Message, 'id')} DESC", limit=limit + 1
-    )
+    if before is None:
+        rows = _rows(_PAGE_SQL, [room.pk, limit + 1])
+    else:
+        rows = _rows(_PAGE_BEFORE_SQL, [room.pk, before, limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
@@ -174,12 +171,10 @@ _ROOM_REV_SQL = (
 
 def room_rev(*, room_id: int) -> int:
     """Return the room's current revision (every opening and every ping reads it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_ROOM_REV_SQL, [room_id])
-        row = cursor.fetchone()
-    if row is None:
+    rows = _rows(_ROOM_REV_SQL, [room_id])
+    if not rows:
         raise Room.DoesNotExist(f"No room {room_id}.")
-    return row[0]
+    return rows[0][0]
 
 
 def messages_since(*, room: Room, since: int, limit: int | None = None) -> dict:
@@ -207,12 +202,7 @@ def room_opening(*, room: Room, since: int | None) -> tuple[int, dict | None]:
 
 def _messages_since(room: Room, since: int, current_rev: int, limit: int | None = None) -> dict:
     limit = limit or settings.CHAT_SYNC_BATCH
-    rows = _message_rows(
-        f"{column(Message, 'room')} = %s AND {column(Message, 'rev')} > %s",
-        [room.pk, since],
-        order_by=column(Message, "rev"),
-        limit=limit + 1,
-    )
+    rows = _rows(_SINCE_SQL, [room.pk, since, limit + 1])
     complete = len(rows) <= limit
     rows = rows[:limit]
     if complete:
