@@ -19,8 +19,9 @@ import django
 
 django.setup()
 
-from chat import protocol, selectors  # noqa: E402
+from chat import selectors  # noqa: E402
 from chat.models import Room  # noqa: E402
+from chat.realtime import protocol  # noqa: E402
 
 
 def main() -> None:

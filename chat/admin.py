@@ -1,12 +1,22 @@
-"""Staff tools: rooms with their members, and messages."""
+"""Staff tools: rooms with their members, messages, the moderation log.
+
+Every write goes through the services, so that what staff do here takes its revision,
+checks the access rule, is logged, and reaches open sockets at once, like the same
+action anywhere else.
+"""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from . import services
-from .models import Membership, Message, Room
-from .protocol import ProtocolError
+from .errors import ChatError
+from .models import Membership, Message, ModerationAction, Room
+
+# The membership fields staff edit; each change is one service (services.member_change).
+MEMBERSHIP_EDITABLE = ("role", "banned", "muted", "muted_until")
 
 
 def _count_of(queryset):
@@ -21,12 +31,45 @@ def _count_of(queryset):
     return Coalesce(Subquery(counted), 0)
 
 
+def _refused(modeladmin, request, error: ChatError) -> None:
+    modeladmin.message_user(request, f"Not done: {error.detail}", messages.ERROR)
+
+
+def _save_membership(modeladmin, request, membership: Membership, changed: list[str]) -> None:
+    """Save an added or edited membership through the member services."""
+    try:
+        if membership.pk is None:
+            services.member_add(
+                room=membership.room, actor=request.user, target=membership.user,
+                role=membership.role,
+            )  # fmt: skip
+            changed = [name for name in changed if name in MEMBERSHIP_EDITABLE and name != "role"]
+        changes = {
+            name: getattr(membership, name) for name in changed if name in MEMBERSHIP_EDITABLE
+        }
+        if changes:
+            services.member_change(
+                room=membership.room, actor=request.user, target=membership.user, changes=changes
+            )
+    except ChatError as error:
+        _refused(modeladmin, request, error)
+
+
+def _delete_membership(modeladmin, request, membership: Membership) -> None:
+    """Deleting a membership removes the member, or lifts a ban."""
+    action = services.member_unban if membership.banned else services.member_remove
+    try:
+        action(room=membership.room, actor=request.user, target=membership.user)
+    except ChatError as error:
+        _refused(modeladmin, request, error)
+
+
 class MembershipInline(admin.TabularInline):
-    """The room's members: their role and ban can be changed, not who they are."""
+    """The room's members: their role, ban and mute can be changed, not who they are."""
 
     model = Membership
     extra = 0
-    fields = ["user", "role", "banned", "joined_at", "last_read_rev"]
+    fields = ["user", "role", "banned", "muted", "muted_until", "joined_at", "last_read_rev"]
     # Read-only, the user is shown from the joined row; a widget would query per row.
     readonly_fields = ["user", "joined_at", "last_read_rev"]
 
@@ -43,7 +86,7 @@ class MembershipAddInline(admin.TabularInline):
 
     model = Membership
     extra = 0
-    fields = ["user", "role", "banned"]
+    fields = ["user", "role"]
     autocomplete_fields = ["user"]
     verbose_name = "new member"
     verbose_name_plural = "add members"
@@ -70,11 +113,56 @@ class RoomAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [MembershipInline, MembershipAddInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Open sockets and links name the room by its slug: it is fixed once created.
+        if obj is not None:
+            return [*self.readonly_fields, "slug"]
+        return self.readonly_fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
     def save_model(self, request, obj, form, change):
         if change:
-            services.room_save(room=obj, changed_fields=form.changed_data)
-        else:
-            super().save_model(request, obj, form, change)
+            editable = services.rooms.ROOM_EDITABLE_FIELDS
+            changes = {
+                name: form.cleaned_data[name] for name in form.changed_data if name in editable
+            }
+            try:
+                services.room_update(room=obj, changes=changes, actor=request.user)
+            except ChatError as error:
+                _refused(self, request, error)
+            return
+        created = services.room_create(
+            name=obj.name,
+            slug=obj.slug,
+            topic=obj.topic,
+            is_private=obj.is_private,
+            is_archived=obj.is_archived,
+            created_by=request.user,
+        )
+        # The admin goes on with `obj` (its inlines, its redirect): make it the new room.
+        vars(obj).update(vars(created))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            membership = inline_form.instance
+            if inline_form in formset.deleted_forms:
+                if membership.pk is not None:
+                    _delete_membership(self, request, membership)
+            elif inline_form.has_changed() and membership.user_id is not None:
+                membership.room = form.instance
+                _save_membership(self, request, membership, inline_form.changed_data)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_model(self, request, obj):
+        services.room_delete(room=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for room in queryset:
+            services.room_delete(room=room, actor=request.user)
 
     def get_queryset(self, request):
         # Correlated subqueries, not joins: joining both members and messages would
@@ -131,7 +219,7 @@ class MessageAdmin(admin.ModelAdmin):
         for message in queryset.select_related("room").filter(deleted_at__isnull=True):
             try:
                 services.message_delete(room=message.room, user=request.user, message_id=message.pk)
-            except ProtocolError as error:
+            except ChatError as error:
                 self.message_user(request, f"#{message.pk}: {error.detail}", messages.WARNING)
             else:
                 deleted += 1
@@ -144,8 +232,70 @@ class MessageAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "room", "role", "banned", "joined_at"]
-    list_filter = ["role", "banned", "room"]
+    list_display = ["user", "room", "role", "banned", "muted", "muted_until", "joined_at"]
+    list_filter = ["role", "banned", "muted", "room"]
     search_fields = ["user__username", "room__name", "room__slug"]
     list_select_related = ["user", "room"]
     autocomplete_fields = ["user", "room"]
+    fields = ["user", "room", *MEMBERSHIP_EDITABLE]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership belongs to one person in one room: add another for someone else.
+        return ["user", "room"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        _save_membership(self, request, obj, form.changed_data)
+
+    def delete_model(self, request, obj):
+        _delete_membership(self, request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user", "room"):
+            _delete_membership(self, request, membership)
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The moderation log: written by the services, read here, never edited."""
+
+    list_display = [
+        "created_at",
+        "actor_name",
+        "kind",
+        "target_name",
+        "room_name",
+        "detail",
+        "reason",
+    ]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["actor_name", "target_name", "room_name", "reason"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+User = get_user_model()
+
+
+class ChatUserAdmin(UserAdmin):
+    """Django's user admin, deactivating accounts through the service that closes sockets."""
+
+    def save_model(self, request, obj, form, change):
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            obj.is_active = True  # the service makes the change, logs it and tells sockets
+            super().save_model(request, obj, form, change)
+            services.user_deactivate(user=obj, actor=request.user)
+            return
+        super().save_model(request, obj, form, change)
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, ChatUserAdmin)

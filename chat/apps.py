@@ -7,4 +7,8 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat"
 
     def ready(self):
-        from . import receivers  # noqa: F401 (connects the receivers)
+        from . import events, receivers  # noqa: F401 (connects the receivers)
+        from .realtime.hub import ChannelLayerTransport
+
+        # Domain events reach open sockets through the channel layer.
+        events.set_transport(ChannelLayerTransport())

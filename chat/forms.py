@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from . import services
+
 
 class SignupForm(UserCreationForm):
     """Create an account with a username and a password."""
@@ -17,3 +19,9 @@ class RoomCreateForm(forms.Form):
     is_private = forms.BooleanField(
         label="Private", required=False, help_text="Only people you add can see it."
     )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if services.room_name_taken(name):
+            raise forms.ValidationError(f"A room called “{name}” already exists.")
+        return name

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,49}"
 CLIENT_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
@@ -43,6 +45,14 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Two rooms called "General" and "general" would be told apart by nobody.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="room_unique_name_ci",
+                violation_error_message="A room with this name already exists (in any case).",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -63,6 +73,10 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     banned = models.BooleanField(default=False)
+    muted = models.BooleanField(default=False, help_text="A muted member reads but cannot post.")
+    muted_until = models.DateTimeField(
+        null=True, blank=True, help_text="When the mute ends; empty: until it is lifted."
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_rev = models.PositiveBigIntegerField(default=0)
 
@@ -73,6 +87,12 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.room}"
+
+    def is_muted(self, now=None) -> bool:
+        """Tell whether the mute holds now (a mute with an end time lapses by itself)."""
+        if not self.muted:
+            return False
+        return self.muted_until is None or self.muted_until > (now or timezone.now())
 
 
 class Message(models.Model):
@@ -107,3 +127,62 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class ModerationAction(models.Model):
+    """One thing a moderator, an owner or staff did to a room or a member, and why.
+
+    Written by the services; names are copied so that the log still reads after the room
+    or the users are deleted.
+    """
+
+    class Kind(models.TextChoices):
+        BAN = "ban", "Ban"
+        UNBAN = "unban", "Unban"
+        REMOVE = "remove", "Remove"
+        MUTE = "mute", "Mute"
+        UNMUTE = "unmute", "Unmute"
+        ROLE = "role", "Change role"
+        DELETE_MESSAGE = "delete_message", "Delete message"
+        MAKE_PRIVATE = "make_private", "Make private"
+        MAKE_PUBLIC = "make_public", "Make public"
+        ARCHIVE = "archive", "Archive"
+        UNARCHIVE = "unarchive", "Unarchive"
+        DELETE_ROOM = "delete_room", "Delete room"
+        DEACTIVATE_USER = "deactivate_user", "Deactivate user"
+
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_actions"
+    )
+    room_name = models.CharField(max_length=80, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_actions_taken",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_actions_received",
+    )
+    target_name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    detail = models.CharField(
+        max_length=200, blank=True, help_text="What changed: a role, a mute's end, a message id."
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        target = f" {self.target_name}" if self.target_name else ""
+        return (
+            f"{self.actor_name or 'system'}: {self.get_kind_display()}{target} in {self.room_name}"
+        )

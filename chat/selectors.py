@@ -1,28 +1,22 @@
-"""Every read of chat data. Functions return plain dicts and lists, never querysets
-that could be evaluated later on an event loop."""
+"""Every read of chat data. Functions return models, plain rows or records, never
+querysets that could be evaluated later on an event loop, and never wire frames."""
+
+from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
+from . import policy
 from .models import Membership, Message, Room
-from .protocol import MESSAGE_FIELDS, message_row_data
-
-
-def room_visible_filter(user) -> Q:
-    """Return the filter for rooms the user may see: public ones and those they belong to."""
-    return Q(is_private=False) | Q(memberships__user=user, memberships__banned=False)
+from .records import MESSAGE_FIELDS, member_data, message_row_data
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
     """Return the rooms the user may see, most recently active first."""
-    visible_ids = Room.objects.filter(room_visible_filter(user)).values("pk")
-    # A subquery, not exclude(memberships__...): exclude() does not tie both conditions
-    # to the same membership, so anyone's ban would hide the room from everyone.
-    banned_ids = Membership.objects.filter(user=user, banned=True).values("room")
     return (
-        Room.objects.filter(pk__in=visible_ids)
-        .exclude(pk__in=banned_ids)
+        Room.objects.filter(policy.visible_rooms(user))
         .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
         # Rooms never active go last on every database (PostgreSQL sorts NULL first).
         .order_by("is_archived", F("last_activity_at").desc(nulls_last=True), "name")
@@ -31,14 +25,68 @@ def room_list_for_user(*, user) -> QuerySet[Room]:
 
 def room_membership(*, room: Room, user) -> Membership | None:
     """Return the user's membership of the room, or None."""
-    return Membership.objects.filter(room=room, user=user).only("banned", "role").first()
+    return (
+        Membership.objects.filter(room=room, user=user)
+        .only("id", "room_id", "user_id", "banned", "role", "muted", "muted_until")
+        .first()
+    )
 
 
-def room_is_open_to(*, room: Room, membership: Membership | None) -> bool:
-    """Tell whether someone with this membership (or none) may enter the room."""
-    if membership is not None:
-        return not membership.banned
-    return not room.is_private
+def room_viewer_ids(*, room_id: int, user_ids: list[int]) -> list[int]:
+    """Return which of `user_ids` may see the room now, in one query."""
+    room = Room.objects.filter(pk=room_id).only("id", "is_private").first()
+    if room is None:
+        return []
+    users = get_user_model().objects.filter(policy.room_viewers(room), pk__in=user_ids)
+    return sorted(users.values_list("pk", flat=True))
+
+
+def room_member_ids(*, room_id: int) -> list[int]:
+    """Return the ids of the room's members (not those banned)."""
+    return list(
+        Membership.objects.filter(room_id=room_id, banned=False).values_list("user_id", flat=True)
+    )
+
+
+_ROLE_ORDER = Case(
+    When(role=Membership.Role.OWNER, then=Value(0)),
+    When(role=Membership.Role.MODERATOR, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def room_members(*, room: Room, banned: bool = False) -> list[dict]:
+    """Return the room's members (or those banned) as records: owners, moderators, members."""
+    rows = (
+        Membership.objects.filter(room=room, banned=banned, user__is_active=True)
+        .select_related("user")
+        .order_by(_ROLE_ORDER, "user__username")
+    )
+    return [member_data(membership) for membership in rows]
+
+
+def room_member(*, room: Room, user) -> dict | None:
+    """Return one member's record, or None when they are not a member (or are banned)."""
+    membership = (
+        Membership.objects.filter(room=room, user=user, banned=False).select_related("user").first()
+    )
+    return None if membership is None else member_data(membership)
+
+
+_CLIENT_ID_SQL = "SELECT {1} FROM {0} WHERE {2} = %s AND {3} = %s AND {4} = %s".format(  # noqa: S608
+    *(
+        connection.ops.quote_name(name)
+        for name in (Message._meta.db_table, "id", "room_id", "author_id", "client_id")
+    )
+)
+
+
+def message_id_by_client_id(*, room_id: int, author_id: int, client_id: str) -> int | None:
+    """Return the id of the author's message sent with `client_id` in the room, if any."""
+    # Asked before every send: a bare indexed lookup.
+    rows = _rows(_CLIENT_ID_SQL, [room_id, author_id, client_id])
+    return rows[0][0] if rows else None
 
 
 def column(model, field_name: str) -> str:
@@ -60,7 +108,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 # The fields of a Room a socket uses (room_data, access); the others load on access.
 _ENTRY_ROOM_FIELDS = ("id", "slug", "name", "topic", "is_private", "is_archived")
-_ENTRY_MEMBERSHIP_FIELDS = ("id", "banned", "role")
+_ENTRY_MEMBERSHIP_FIELDS = ("id", "banned", "role", "muted", "muted_until")
 # Identifiers from the models' metadata; every value is a query parameter.
 _ROOM_ENTRY_SQL = (
     f"SELECT {_columns(Room, _ENTRY_ROOM_FIELDS)}, {_columns(Membership, _ENTRY_MEMBERSHIP_FIELDS)}"  # noqa: S608
@@ -83,7 +131,7 @@ def room_entry(*, slug: str, user) -> tuple[Room | None, Membership | None]:
         return None, None
     row = rows[0]
     room_values = dict(zip(_ENTRY_ROOM_FIELDS, row[: len(_ENTRY_ROOM_FIELDS)], strict=True))
-    membership_id, banned, role = row[len(_ENTRY_ROOM_FIELDS) :]
+    membership_id, banned, role, muted, muted_until = row[len(_ENTRY_ROOM_FIELDS) :]
     # SQLite returns booleans as 0 and 1: the ORM's converters are skipped here.
     for name in ("is_private", "is_archived"):
         room_values[name] = bool(room_values[name])
@@ -98,9 +146,18 @@ def room_entry(*, slug: str, user) -> tuple[Room | None, Membership | None]:
             "user_id": user.pk,
             "banned": bool(banned),
             "role": role,
+            "muted": bool(muted),
+            "muted_until": _aware(muted_until),
         },
     )
     return room, membership
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite's rows hold naive UTC times (USE_TZ); PostgreSQL's are aware.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _partly_loaded(model, values: dict):
@@ -114,13 +171,14 @@ def room_get(*, slug: str) -> Room | None:
     return Room.objects.filter(slug=slug).first()
 
 
-def room_get_for_user(*, slug: str, user) -> Room | None:
-    """Return the room if the user may see it (public or a member, not banned), else None."""
+def room_get_for_user(*, slug: str, user) -> tuple[Room, policy.Access] | tuple[None, None]:
+    """Return the room and the user's access when they may see it, else (None, None)."""
     room = room_get(slug=slug)
     if room is None:
-        return None
+        return None, None
     membership = room_membership(room=room, user=user)
-    return room if room_is_open_to(room=room, membership=membership) else None
+    access = policy.room_access(room=room, membership=membership, user=user)
+    return (room, access) if access.see else (None, None)
 
 
 def _message_queryset(room: Room):

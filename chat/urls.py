@@ -15,4 +15,14 @@ urlpatterns = [
         views.api_room_messages,
         name="api_room_messages",
     ),
+    re_path(
+        rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/members/$",
+        views.api_room_members,
+        name="api_room_members",
+    ),
+    re_path(
+        rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/members/(?P<username>[\w.@+-]{{1,150}})/(?P<action>[a-z]{{1,20}})/$",
+        views.api_room_member_action,
+        name="api_room_member_action",
+    ),
 ]

@@ -1,7 +1,9 @@
 """Chat pages, accounts and the HTTP API of PROTOCOL.md ("HTTP")."""
 
+import functools
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import login
@@ -10,21 +12,15 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from . import protocol, selectors, services
+from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
-from .protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
+from .realtime import protocol
+from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
 
 logger = logging.getLogger(__name__)
-
-ERROR_STATUS = {
-    protocol.RATE_LIMITED: 429,
-    protocol.ROOM_ARCHIVED: 409,
-    protocol.NOT_FOUND: 404,
-    protocol.FORBIDDEN: 403,
-    protocol.SERVER_ERROR: 500,
-}
 
 
 @require_http_methods(["GET", "POST"])
@@ -46,8 +42,12 @@ def room_list(request):
     """Render the rooms the user may see, and the form that creates one."""
     form = RoomCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        room = services.room_create(created_by=request.user, **form.cleaned_data)
-        return redirect(room)
+        try:
+            room = services.room_create(created_by=request.user, **form.cleaned_data)
+        except errors.Invalid as error:  # a room of that name was created meanwhile
+            form.add_error("name", error.detail)
+        else:
+            return redirect(room)
     rooms = selectors.room_list_for_user(user=request.user)
     return render(request, "chat/room_list.html", {"rooms": rooms, "form": form})
 
@@ -55,10 +55,10 @@ def room_list(request):
 @login_required
 def room_detail(request, slug):
     """Render a room with its latest messages; room.js takes over from there."""
-    # room_enter checks access itself (private, banned) and joins a public room.
-    room = selectors.room_get(slug=slug)
-    if room is None or not services.room_enter(room=room, user=request.user):
-        raise Http404("No such room.")
+    try:
+        room, _access = services.room_open(slug=slug, user=request.user)
+    except errors.NotFound:
+        raise Http404("No such room.") from None
     page = selectors.message_page(room=room)
     context = {
         "room": room,
@@ -72,6 +72,15 @@ def room_detail(request, slug):
 
 # --- HTTP API ------------------------------------------------------------------------
 
+ERROR_STATUS = {
+    errors.RateLimited.code: 429,
+    errors.RoomArchived.code: 409,
+    errors.Muted.code: 403,
+    errors.NotFound.code: 404,
+    errors.Forbidden.code: 403,
+    protocol.SERVER_ERROR: 500,
+}
+
 
 def _error(code: str, detail: str, status: int = 400, **extra) -> JsonResponse:
     response = JsonResponse({"error": {"code": code, "detail": detail, **extra}}, status=status)
@@ -80,71 +89,138 @@ def _error(code: str, detail: str, status: int = 400, **extra) -> JsonResponse:
     return response
 
 
-def _error_from(error: ProtocolError) -> JsonResponse:
-    extra = {"retry_after": error.retry_after} if error.retry_after is not None else {}
+def _error_from(error: errors.ChatError) -> JsonResponse:
+    extra = {}
+    for name in ("retry_after", "until"):
+        if error.extra.get(name) is not None:
+            value = error.extra[name]
+            extra[name] = protocol.format_time(value) if hasattr(value, "utcoffset") else value
     return _error(error.code, error.detail, ERROR_STATUS.get(error.code, 400), **extra)
+
+
+def api_view(view):
+    """Answer an API request as JSON: 401 when not logged in, domain errors mapped."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return _error("unauthenticated", "Log in first.", 401)
+        try:
+            return view(request, *args, **kwargs)
+        except errors.ChatError as error:
+            return _error_from(error)
+        except RequestDataTooBig:
+            return _error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
+        except TooManyFieldsSent:
+            return _error(BAD_FRAME, "Too many query parameters.")
+        except DatabaseError as error:
+            # Never a half-done answer: the client resends by client_id.
+            logger.warning("API request %s failed: %s", request.path, error)
+            return _error(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
+
+    return wrapped
 
 
 def _query_int(request, name: str, *, minimum: int) -> int | None:
     value = request.GET.get(name)
-    if value is None:
-        return None
-    if not value.isascii() or not value.isdigit():
-        raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer >= {minimum}.")
-    # int() refuses more than 4300 digits: compare lengths first.
-    digits = value.lstrip("0") or "0"
-    if len(digits) > len(str(protocol.MAX_INT)) or int(digits) > protocol.MAX_INT:
-        raise ProtocolError(BAD_FRAME, f"'{name}' is out of range.")
-    if int(digits) < minimum:
-        raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer >= {minimum}.")
-    return int(digits)
+    return None if value is None else protocol.parse_int(value, name, minimum=minimum)
 
 
-@require_http_methods(["GET", "POST"])
-def api_room_messages(request, slug):
-    """Return a page of a room's messages (GET) or store a new one (POST), as JSON."""
-    if not request.user.is_authenticated:
-        return _error("unauthenticated", "Log in first.", 401)
-    room = selectors.room_get_for_user(slug=slug, user=request.user)
-    if room is None:
-        return _error(protocol.NOT_FOUND, "No such room.", 404)
-    try:
-        if request.method == "POST":
-            return _api_post_message(request, room)
-        since = _query_int(request, "since", minimum=0)
-        if since is not None:
-            return JsonResponse(selectors.messages_since(room=room, since=since))
-        before = _query_int(request, "before", minimum=1)
-        limit = protocol.clean_limit(_query_int(request, "limit", minimum=0))
-        return JsonResponse(selectors.message_page(room=room, before=before, limit=limit))
-    except ProtocolError as error:
-        return _error_from(error)
-    except RequestDataTooBig:
-        return _error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
-    except TooManyFieldsSent:
-        return _error(BAD_FRAME, "Too many query parameters.")
-    except DatabaseError as error:
-        # Never a half-done answer: the client resends by client_id.
-        logger.warning("API request failed in room %s: %s", slug, error)
-        return _error(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
-
-
-def _api_post_message(request, room) -> JsonResponse:
+def _json_body(request, *, optional: bool = False) -> dict:
+    """Return the request's JSON object; an empty body is {} only when it is `optional`."""
     declared = request.META.get("CONTENT_LENGTH") or "0"
     too_big = declared.isdigit() and int(declared) > settings.CHAT_FRAME_MAX
     # Refuse by the declared length before reading a large body at all.
     if too_big or len(request.body) > settings.CHAT_FRAME_MAX:
         raise ProtocolError(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
+    if optional and not request.body:
+        return {}
     try:
         data = json.loads(request.body)
     except (ValueError, RecursionError):
         raise ProtocolError(BAD_JSON, "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ProtocolError(BAD_FRAME, "The request body must be a JSON object.")
-    command = protocol.clean_send(data)
-    if not services.room_enter(room=room, user=request.user):
-        raise ProtocolError(protocol.NOT_FOUND, "No such room.")
-    message, created = services.message_send(
-        room=room, author=request.user, body=command.body, client_id=command.client_id
-    )
-    return JsonResponse({"message": message}, status=201 if created else 200)
+    return data
+
+
+@require_http_methods(["GET", "POST"])
+@api_view
+def api_room_messages(request, slug):
+    """Return a page of a room's messages (GET) or store a new one (POST), as JSON."""
+    room, _access = services.room_open(slug=slug, user=request.user)
+    if request.method == "POST":
+        command = protocol.clean_send(_json_body(request))
+        message, created = services.message_send(
+            room=room, author=request.user, body=command.body, client_id=command.client_id
+        )
+        return JsonResponse({"message": message}, status=201 if created else 200)
+    since = _query_int(request, "since", minimum=0)
+    if since is not None:
+        return JsonResponse(selectors.messages_since(room=room, since=since))
+    before = _query_int(request, "before", minimum=1)
+    limit = protocol.clean_limit(_query_int(request, "limit", minimum=0))
+    return JsonResponse(selectors.message_page(room=room, before=before, limit=limit))
+
+
+@require_http_methods(["GET"])
+@api_view
+def api_room_members(request, slug):
+    """Return the room's members, those banned (to moderators), and the caller's access."""
+    room, access = services.room_open(slug=slug, user=request.user)
+    answer = {
+        "members": selectors.room_members(room=room),
+        "me": protocol.hello_me(request.user, access),
+    }
+    if access.moderate:
+        answer["banned"] = selectors.room_members(room=room, banned=True)
+    return JsonResponse(answer)
+
+
+# The longest mute a moderator may set from the API: a year, in minutes.
+MUTE_MINUTES_MAX = 525_600
+
+
+def _mute_until(data: dict):
+    minutes = data.get("minutes")
+    if minutes is None:
+        return None
+    if isinstance(minutes, str):
+        raise ProtocolError(BAD_FRAME, "'minutes' must be an integer.")
+    minutes = protocol.parse_int(minutes, "minutes", minimum=1, maximum=MUTE_MINUTES_MAX)
+    return timezone.now() + timedelta(minutes=minutes)
+
+
+def _reason(data: dict) -> str:
+    reason = data.get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise ProtocolError(BAD_FRAME, "'reason' must be a string of at most 500 characters.")
+    return reason
+
+
+MEMBER_ACTIONS = {
+    "ban": lambda data, **kw: services.member_ban(reason=_reason(data), **kw),
+    "unban": lambda data, **kw: services.member_unban(reason=_reason(data), **kw),
+    "remove": lambda data, **kw: services.member_remove(reason=_reason(data), **kw),
+    "mute": lambda data, **kw: services.member_mute(
+        until=_mute_until(data), reason=_reason(data), **kw
+    ),
+    "unmute": lambda data, **kw: services.member_unmute(reason=_reason(data), **kw),
+    "role": lambda data, **kw: services.member_set_role(
+        role=data.get("role"), reason=_reason(data), **kw
+    ),
+}
+
+
+@require_http_methods(["POST"])
+@api_view
+def api_room_member_action(request, slug, username, action):
+    """Ban, unban, remove, mute, unmute a member or change their role; return the member."""
+    perform = MEMBER_ACTIONS.get(action)
+    if perform is None:
+        raise errors.NotFound(f"No action {action!r}.")
+    room, _access = services.room_open(slug=slug, user=request.user)
+    data = _json_body(request, optional=True)
+    target = services.user_by_name(username)
+    perform(data, room=room, actor=request.user, target=target)
+    return JsonResponse({"member": selectors.room_member(room=room, user=target)})

@@ -10,9 +10,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter
 
-from chat.auth import ResilientAuthMiddlewareStack
-from chat.origin import SameSiteOriginValidator
-from chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns
+from chat.realtime.auth import ResilientAuthMiddlewareStack
+from chat.realtime.origin import SameSiteOriginValidator
+from chat.realtime.routing import websocket_urlpatterns as chat_websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {

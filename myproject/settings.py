@@ -177,7 +177,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "chat.layers.LocalChannelLayer",
+            "BACKEND": "chat.realtime.layers.LocalChannelLayer",
             "CONFIG": {"capacity": 1000, "expiry": 60},
         }
     }
@@ -220,6 +220,8 @@ CHAT_TYPING_INTERVAL = float(os.environ.get("CHAT_TYPING_INTERVAL", "2"))
 CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "30"))
 CHAT_BAD_FRAMES_MAX = int(os.environ.get("CHAT_BAD_FRAMES_MAX", "20"))
 CHAT_BAD_FRAMES_WINDOW = float(os.environ.get("CHAT_BAD_FRAMES_WINDOW", "60"))
+# Bytes a socket may leave unsent (its client not reading) before it is dropped with 4408.
+CHAT_SOCKET_OUTPUT_MAX = int(os.environ.get("CHAT_SOCKET_OUTPUT_MAX", "1048576"))
 # Presence across processes: a socket's entry lives CHAT_PRESENCE_TTL seconds unless its
 # process refreshes it every CHAT_PRESENCE_HEARTBEAT; expired entries are swept (and
 # their users announced offline) every CHAT_PRESENCE_SWEEP.
@@ -233,6 +235,12 @@ CHAT_HUB_RESUBSCRIBE = float(os.environ.get("CHAT_HUB_RESUBSCRIBE", "20"))
 # CHAT_SESSION_NUDGE_DELAY after the site logs a user out or changes their password.
 CHAT_SESSION_CHECK_INTERVAL = float(os.environ.get("CHAT_SESSION_CHECK_INTERVAL", "60"))
 CHAT_SESSION_NUDGE_DELAY = float(os.environ.get("CHAT_SESSION_NUDGE_DELAY", "2"))
+# A socket's allowance of sync and history requests: a burst, then a steady rate.
+CHAT_SOCKET_REQUEST_BURST = int(os.environ.get("CHAT_SOCKET_REQUEST_BURST", "20"))
+CHAT_SOCKET_REQUESTS_PER_SECOND = float(os.environ.get("CHAT_SOCKET_REQUESTS_PER_SECOND", "20"))
+# The largest frame the server sends: `sync` and `history` pages are cut short to fit.
+# daphne's --websocket-max-message-size (docs/operations.md) must be at least this.
+CHAT_SEND_FRAME_MAX = int(os.environ.get("CHAT_SEND_FRAME_MAX", "60000"))
 CHAT_PAGE_SIZE = 50
 CHAT_SYNC_BATCH = 200
 

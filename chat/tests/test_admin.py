@@ -1,6 +1,5 @@
 """Staff tools: the Room, Message and Membership admin pages."""
 
-import json
 from unittest import mock
 
 from django.db import connection
@@ -8,7 +7,9 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from chat.models import Membership, Message, Room
+from chat import events, services
+from chat.models import Membership, Message, ModerationAction, Room
+from chat.records import member_data, room_data, user_data
 
 from .factories import add_member, make_message, make_room, make_user
 
@@ -149,7 +150,11 @@ class RoomAdminTestCase(AdminTestCase):
             }
             if membership.banned or membership.user == self.bob:
                 data[f"memberships-{i}-banned"] = "on"
-        response = self.client.post(change(self.general), data)
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(change(self.general), data)
         self.assertRedirects(response, changelist(Room))
         self.general.refresh_from_db()
         self.assertEqual((self.general.topic, self.general.is_archived), ("New topic", True))
@@ -158,6 +163,105 @@ class RoomAdminTestCase(AdminTestCase):
         self.assertEqual(added.role, Membership.Role.MODERATOR)
         # The revision is not the admin's to change.
         self.assertEqual(self.general.rev, 3)
+        # Each change went through its service: logged, and told to open sockets.
+        self.assertEqual(
+            sorted(ModerationAction.objects.values_list("actor", "kind", "target", "room")),
+            sorted(
+                [
+                    (self.admin.pk, ModerationAction.Kind.ARCHIVE, None, self.general.pk),
+                    (self.admin.pk, ModerationAction.Kind.BAN, self.bob.pk, self.general.pk),
+                ]
+            ),
+        )
+        room = events.to_room(self.general.pk)
+        sent_by_kind = {(event.kind, event.audience): event.data for event in sent}
+        self.assertEqual(
+            sent_by_kind[(events.MEMBER_REMOVED, room)],
+            {"user": user_data(self.bob.pk, "bob"), "reason": "banned"},
+        )
+        self.assertEqual(
+            sent_by_kind[(events.MEMBER_UPDATED, room)], {"member": member_data(added)}
+        )
+        self.assertEqual(
+            sent_by_kind[(events.ROOMS_UPDATED, events.to_users([self.admin.pk]))],
+            {"room": room_data(self.general)},
+        )
+        self.assertEqual(
+            sent_by_kind[(events.ROOM_UPDATED, room)], {"room": room_data(self.general)}
+        )
+        self.assertEqual(
+            sent_by_kind[(events.ROOMS_UPDATED, events.EVERYONE)], {"room": room_data(self.general)}
+        )
+        self.assertEqual(len(sent), 5, sent)
+
+    def test_a_refused_membership_change_is_reported_and_changes_nothing(self):
+        # Nobody acts on themselves, staff included: the admin can't ban their own row.
+        mine = add_member(self.general, self.admin, role=Membership.Role.OWNER)
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(
+                change(mine), {"role": mine.role, "banned": "on", "muted_until": ""}, follow=True
+            )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "Not done")
+        mine.refresh_from_db()
+        self.assertFalse(mine.banned)
+        self.assertFalse(ModerationAction.objects.exists())
+        self.assertEqual(sent, [])
+
+    def test_deleting_a_membership_removes_the_member_or_lifts_the_ban(self):
+        bob = Membership.objects.get(room=self.general, user=self.bob)
+        troll = Membership.objects.get(room=self.general, banned=True)
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            for membership in (bob, troll):
+                url = reverse("admin:chat_membership_delete", args=[membership.pk])
+                self.assertEqual(self.client.post(url, {"post": "yes"}).status_code, 302)
+        self.assertFalse(Membership.objects.filter(pk__in=[bob.pk, troll.pk]).exists())
+        self.assertEqual(
+            list(ModerationAction.objects.order_by("pk").values_list("kind", "target")),
+            [
+                (ModerationAction.Kind.REMOVE, self.bob.pk),
+                (ModerationAction.Kind.UNBAN, troll.user_id),
+            ],
+        )
+        # The removed member's sockets close; lifting a ban tells nobody.
+        self.assertEqual(
+            sent,
+            [
+                events.Event(
+                    events.MEMBER_REMOVED,
+                    {"user": user_data(self.bob.pk, "bob"), "reason": "removed"},
+                    events.to_room(self.general.pk),
+                )
+            ],
+        )
+
+    def test_muting_from_the_membership_admin_goes_through_the_service(self):
+        alice = Membership.objects.get(room=self.general, user=self.alice)
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(
+                change(alice), {"role": alice.role, "muted": "on", "muted_until": ""}
+            )
+        self.assertEqual(response.status_code, 302)
+        alice.refresh_from_db()
+        self.assertTrue(alice.muted)
+        action = ModerationAction.objects.get()
+        self.assertEqual(
+            (action.kind, action.actor, action.target, action.detail),
+            (ModerationAction.Kind.MUTE, self.admin, self.alice, "until unmuted"),
+        )
+        self.assertEqual(
+            [(event.kind, event.audience, event.data["member"]["muted"]) for event in sent],
+            [(events.MEMBER_UPDATED, events.to_room(self.general.pk), True)],
+        )
 
 
 class MessageAdminTestCase(AdminTestCase):
@@ -235,7 +339,10 @@ class AdminWritesGoThroughServicesTests(AdminTestCase):
     def test_delete_action_soft_deletes_with_a_new_revision_and_broadcasts(self):
         self.general.refresh_from_db()
         rev_before = self.general.rev
-        with self.captureOnCommitCallbacks(execute=False) as callbacks:
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True) as callbacks,
+        ):
             response = self.client.post(
                 changelist(Message),
                 {"action": "soft_delete", "_selected_action": [self.hello.pk]},
@@ -248,6 +355,19 @@ class AdminWritesGoThroughServicesTests(AdminTestCase):
         self.assertEqual(self.hello.rev, rev_before + 1)
         self.assertEqual(self.general.rev, rev_before + 1)
         self.assertEqual(len(callbacks), 1)
+        [event] = sent
+        self.assertEqual(
+            (event.kind, event.audience), (events.MESSAGE_DELETED, events.to_room(self.general.pk))
+        )
+        self.assertEqual(
+            (event.data["message"]["id"], event.data["message"]["deleted"]), (self.hello.pk, True)
+        )
+        # Staff deleting alice's message is a moderation action.
+        action = ModerationAction.objects.get()
+        self.assertEqual(
+            (action.kind, action.actor, action.target),
+            (ModerationAction.Kind.DELETE_MESSAGE, self.admin, self.alice),
+        )
 
     def test_messages_cannot_be_hard_deleted_or_edited(self):
         delete_url = reverse("admin:chat_message_delete", args=[self.hello.pk])
@@ -275,15 +395,120 @@ class AdminWritesGoThroughServicesTests(AdminTestCase):
         )
         data.pop("is_private", None)
         with (
-            mock.patch("chat.services.publish") as group_send,
+            events.captured_events() as sent,
             self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(change(self.general), data)
         self.assertEqual(response.status_code, 302, getattr(response, "context", None))
         self.general.refresh_from_db()
         self.assertTrue(self.general.is_archived)
-        group, event = group_send.call_args.args
-        self.assertEqual(group, f"chat.room.{self.general.pk}")
-        frame = json.loads(event["text"])
-        self.assertEqual(frame["type"], "room.updated")
-        self.assertTrue(frame["room"]["archived"])
+        # The room's sockets and everyone who lists it (a public room: everyone) hear it.
+        room = room_data(self.general)
+        self.assertTrue(room["archived"])
+        self.assertEqual(
+            sent,
+            [
+                events.Event(events.ROOM_UPDATED, {"room": room}, events.to_room(self.general.pk)),
+                events.Event(events.ROOMS_UPDATED, {"room": room}, events.EVERYONE),
+            ],
+        )
+        self.assertEqual(
+            list(ModerationAction.objects.values_list("kind", "actor")),
+            [(ModerationAction.Kind.ARCHIVE, self.admin.pk)],
+        )
+
+    def test_a_room_save_never_writes_back_a_stale_revision(self):
+        real_room_update = services.room_update
+
+        def a_message_lands_first(*, room, **kwargs):
+            # The admin read the room (rev 3); a message takes rev 4 before it saves.
+            make_message(self.general, self.alice, "meanwhile")
+            self.assertEqual(room.rev, 3)
+            return real_room_update(room=room, **kwargs)
+
+        data = {
+            "name": "General",
+            "topic": "New topic",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-2-TOTAL_FORMS": "0",
+            "memberships-2-INITIAL_FORMS": "0",
+        }
+        with mock.patch.object(services, "room_update", side_effect=a_message_lands_first):
+            response = self.client.post(change(self.general), data)
+        self.assertEqual(response.status_code, 302)
+        self.general.refresh_from_db()
+        self.assertEqual((self.general.topic, self.general.rev), ("New topic", 4))
+
+    def test_a_private_room_s_change_is_listed_to_its_members_only(self):
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(
+                change(self.books),
+                {
+                    "name": "Book Club",
+                    "topic": "Chapter two",
+                    "is_private": "on",
+                    "memberships-TOTAL_FORMS": "0",
+                    "memberships-INITIAL_FORMS": "0",
+                    "memberships-2-TOTAL_FORMS": "0",
+                    "memberships-2-INITIAL_FORMS": "0",
+                },
+            )
+        self.assertEqual(response.status_code, 302)
+        self.books.refresh_from_db()
+        self.assertEqual(self.books.topic, "Chapter two")
+        self.assertEqual(
+            [(event.kind, event.audience) for event in sent],
+            [
+                (events.ROOM_UPDATED, events.to_room(self.books.pk)),
+                (events.ROOMS_UPDATED, events.to_users([self.alice.pk])),
+            ],
+        )
+        # A topic is no moderation action.
+        self.assertFalse(ModerationAction.objects.exists())
+
+    def test_saving_an_unchanged_room_writes_and_sends_nothing(self):
+        data = {
+            "name": "General",
+            "topic": "Anything goes",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-2-TOTAL_FORMS": "0",
+            "memberships-2-INITIAL_FORMS": "0",
+        }
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            response = self.client.post(change(self.general), data)
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(sent, [])
+        updates = [
+            q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "chat_room" in q["sql"]
+        ]
+        self.assertEqual(updates, [])
+
+    def test_a_room_name_taken_in_another_case_is_refused(self):
+        data = {
+            "name": "book club",
+            "topic": "Anything goes",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-2-TOTAL_FORMS": "0",
+            "memberships-2-INITIAL_FORMS": "0",
+        }
+        with (
+            events.captured_events() as sent,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(change(self.general), data)
+        # The form is shown again with the error (the unique constraint on the name).
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.context["adminform"].form.errors)
+        self.general.refresh_from_db()
+        self.assertEqual(self.general.name, "General")
+        self.assertEqual(sent, [])

@@ -17,9 +17,10 @@ from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client, TransactionTestCase, override_settings
 
-from chat import presence, services
-from chat.fanout import get_hub
+from chat import services
 from chat.models import Membership, Message, Room
+from chat.realtime import presence
+from chat.realtime.hub import get_hub
 from myproject.asgi import application
 
 from .factories import add_member, make_message, make_messages, make_room, make_user, session_cookie
@@ -47,7 +48,7 @@ def _closing_sockets(test):
         for communicator in self.communicators:
             await communicator.disconnect()
         hub = get_hub(get_channel_layer())
-        self.assertEqual((hub.rooms, hub._tasks), ({}, []), "the room hub outlived its sockets")
+        self.assertEqual((hub.topics, hub._tasks), ({}, []), "the hub outlived its sockets")
 
     return wrapper
 
@@ -203,10 +204,11 @@ class HandshakeTestCase(SocketTestCase):
             # A close, not "Exception inside application": receive_output would raise it.
             await self.assertClosed(communicator, 4404)
 
-    async def test_private_room_refuses_non_members_with_4403(self):
+    async def test_private_room_closes_for_non_members_like_a_missing_room(self):
+        # 4404, as for a room that does not exist: a non-member can't tell them apart.
         await database_sync_to_async(make_room)("Secret", is_private=True)
         communicator = await self.connect(self.alice, "/ws/rooms/secret/")
-        await self.assertClosed(communicator, 4403)
+        await self.assertClosed(communicator, 4404)
         membership = await database_sync_to_async(
             Membership.objects.filter(room__slug="secret").exists
         )()
@@ -240,18 +242,30 @@ class HandshakeTestCase(SocketTestCase):
                 "private": False,
                 "archived": False,
             },
-            "me": {"id": self.alice.pk, "username": "alice", "staff": False},
+            "me": {
+                "id": self.alice.pk,
+                "username": "alice",
+                "staff": False,
+                "role": None,
+                "muted": False,
+                "muted_until": None,
+                "can_moderate": False,
+                "can_manage_roles": False,
+            },
             "online": ["alice", "bob"],
             "rev": 3,
             "limits": {"body_max": 4000, "frame_max": 16384, "messages_per_10s": 10},
         }
         self.assertEqual({name: hello.get(name) for name in expected}, expected)
-        # Entering a public room makes a member of it.
-        self.assertTrue(
-            await database_sync_to_async(
-                Membership.objects.filter(room=self.room, user=self.alice).exists
-            )()
+        # Reading a public room does not make a member of it; posting does.
+        is_member = database_sync_to_async(
+            Membership.objects.filter(room=self.room, user=self.alice).exists
         )
+        self.assertFalse(await is_member())
+        await self.expect(alice, "presence", user="alice")
+        await alice.send_json_to({"type": "message.send", "client_id": "c-1", "body": "hi"})
+        await self.expect(alice, "message.new")
+        self.assertTrue(await is_member())
 
     async def test_hello_tells_staff_and_archived(self):
         staff = await database_sync_to_async(make_user)("staff", is_staff=True)

@@ -7,14 +7,14 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.test import SimpleTestCase
 
-from chat.layers import LocalChannelLayer
+from chat.realtime.layers import LocalChannelLayer
 
 
 class LocalChannelLayerTests(IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.layer = LocalChannelLayer(expiry=60, capacity=2)
         self.clock = 1000.0
-        patcher = mock.patch("chat.layers.time.monotonic", side_effect=lambda: self.clock)
+        patcher = mock.patch("chat.realtime.layers.time.monotonic", side_effect=lambda: self.clock)
         patcher.start()
         self.addCleanup(patcher.stop)
 

@@ -19,8 +19,9 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client, TransactionTestCase, override_settings
 
-from chat import services
+from chat import events, services
 from chat.models import Message
+from chat.services import messages as message_services
 from myproject.asgi import application
 
 from .room_view import RoomView
@@ -315,13 +316,19 @@ class ConcurrentSendRaceTests(TransactionTestCase):
 
     def test_the_losing_insert_answers_with_the_winning_row(self):
         # Make the pre-check miss in both, as it does when two inserts race.
-        real_lookup = services._existing_by_client_id
-        misses = iter([None, None])
+        real_lookup = message_services._existing
+        forced_misses = iter([True, True])
 
         def racing_lookup(**kwargs):
-            return next(misses, None) or real_lookup(**kwargs)
+            # The two pre-checks miss; the lookup after the failed insert is real.
+            if next(forced_misses, False):
+                return None
+            return real_lookup(**kwargs)
 
-        with mock.patch.object(services, "_existing_by_client_id", side_effect=racing_lookup):
+        with (
+            mock.patch.object(message_services, "_existing", side_effect=racing_lookup) as lookup,
+            events.captured_events() as sent,
+        ):
             first, first_created = services.message_send(
                 room=self.room, author=self.alice, body="hi", client_id="race"
             )
@@ -330,11 +337,17 @@ class ConcurrentSendRaceTests(TransactionTestCase):
             )
         self.assertTrue(first_created)
         self.assertFalse(second_created)
+        # Both pre-checks missed; the loser looked again after its insert failed.
+        self.assertEqual(lookup.call_count, 3)
         self.assertEqual(first["id"], second["id"])
         self.assertEqual(Message.objects.filter(client_id="race").count(), 1)
-        # The losing transaction rolled back whole: its revision was not taken.
+        # The losing transaction rolled back whole: its revision was not taken, and it
+        # sent nothing.
         self.room.refresh_from_db()
         self.assertEqual(self.room.rev, 1)
+        self.assertEqual(
+            [(event.kind, event.data) for event in sent], [(events.MESSAGE_NEW, {"message": first})]
+        )
 
     def test_threads_sending_the_same_client_id_store_one_row(self):
         barrier = threading.Barrier(4)

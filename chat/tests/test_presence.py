@@ -8,9 +8,9 @@ import redis.asyncio
 from channels.layers import get_channel_layer
 from django.test import SimpleTestCase, override_settings
 
-from chat.fanout import get_hub
-from chat.presence import LocalPresence, RedisPresence
-from chat.protocol import room_group_name
+from chat import events
+from chat.realtime.hub import get_hub, room_topic, topic_group
+from chat.realtime.presence import LocalPresence, RedisPresence, broadcast_presence
 
 from .servers import RedisServer
 
@@ -49,6 +49,23 @@ class LocalPresenceTests(SimpleTestCase):
 
 
 @override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+class BroadcastPresenceTests(SimpleTestCase):
+    async def test_presence_is_an_event_to_the_room_sent_at_once(self):
+        with events.captured_events() as sent:
+            await broadcast_presence(room_id=4, username="alice", status="online", online=["alice"])
+        self.assertEqual(
+            sent,
+            [
+                events.Event(
+                    events.PRESENCE,
+                    {"user": "alice", "status": "online", "online": ["alice"]},
+                    events.to_room(4),
+                )
+            ],
+        )
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
 class RedisPresenceTests(SimpleTestCase):
     """Two RedisPresence stores stand for two server processes sharing one Redis."""
 
@@ -74,8 +91,14 @@ class RedisPresenceTests(SimpleTestCase):
     async def listen(self, room_id: int) -> str:
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        await layer.group_add(room_group_name(room_id), channel)
+        await layer.group_add(topic_group(room_topic(room_id)), channel)
         return channel
+
+    def assertPresence(self, event: dict, *, user: str, status: str, online: list[str]):
+        """A presence event on its way to the hubs of the room's topic."""
+        self.assertEqual((event["type"], event["topic"]), ("chat.event", "room:1"))
+        self.assertEqual(event["kind"], events.PRESENCE)
+        self.assertEqual(event["data"], {"user": user, "status": status, "online": online})
 
     async def test_a_user_on_process_a_is_listed_for_process_b(self):
         await self.flush_redis()
@@ -115,8 +138,7 @@ class RedisPresenceTests(SimpleTestCase):
         await asyncio.sleep(0.4)
         await alive.sweep_rooms()
         event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
-        self.assertIn('"status":"offline"', event["text"])
-        self.assertIn('"user":"alice"', event["text"])
+        self.assertPresence(event, user="alice", status="offline", online=["bob"])
         self.assertEqual(await alive.online(room_id=1), ["bob"])
         # A second sweep (another process) announces nothing more.
         await alive.sweep_rooms()
@@ -129,18 +151,18 @@ class RedisPresenceTests(SimpleTestCase):
         await process.join(room_id=1, user_id=1, username="alice", channel_name="a.1")
         layer = get_channel_layer()
         hub = get_hub(layer)
-        socket = SimpleNamespace(channel_name="a.1", chat_frame=mock.AsyncMock())
-        await hub.join(1, socket)
+        socket = SimpleNamespace(channel_name="a.1", user_id=1, on_event=mock.AsyncMock())
+        await hub.join([room_topic(1)], socket)
         try:
             listener = await self.listen(1)
             # A restart of Redis without persistence loses presence and group memberships.
             await self.flush_redis()
-            await layer.group_discard(room_group_name(1), hub.channel_name)
+            await layer.group_discard(topic_group(room_topic(1)), hub.channel_name)
             self.assertEqual(await process.online(room_id=1), [])
             await process.refresh()
             self.assertEqual(await process.online(room_id=1), ["alice"])
-            self.assertIn(hub.channel_name, layer.groups[room_group_name(1)])
+            self.assertIn(hub.channel_name, layer.groups[topic_group(room_topic(1))])
             event = await asyncio.wait_for(get_channel_layer().receive(listener), 1)
-            self.assertIn('"status":"online"', event["text"])
+            self.assertPresence(event, user="alice", status="online", online=["alice"])
         finally:
-            await hub.leave(1, socket)
+            await hub.leave([room_topic(1)], socket)

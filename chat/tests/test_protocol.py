@@ -1,4 +1,4 @@
-"""The wire format: frame validation, outbound objects, group names."""
+"""The wire format: frame validation, outbound objects and events, group names."""
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -7,9 +7,12 @@ from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.test import SimpleTestCase, override_settings
 
-from chat import protocol
+from chat import errors, events
 from chat.models import Message
-from chat.protocol import (
+from chat.policy import Access
+from chat.realtime import protocol
+from chat.realtime.hub import EVERYONE_TOPIC, room_topic, topic_group, user_topic
+from chat.realtime.protocol import (
     DeleteCommand,
     EditCommand,
     HistoryCommand,
@@ -53,7 +56,23 @@ class ParseFrameTestCase(SimpleTestCase):
 
     def test_unknown_types_are_refused(self):
         # Names of consumer methods and channel-layer handlers must not be reachable.
-        for name in ["message.new", "hello", "chat.frame", "chat_frame", "on_send", "__init__", ""]:
+        for name in [
+            "message.new",
+            "hello",
+            "chat.event",
+            "chat_event",
+            "chat.signed_out",
+            "chat_signed_out",
+            "on_event",
+            "handle_event",
+            "close_because",
+            "check_session",
+            "on_send",
+            "on_ping",
+            "refused",
+            "__init__",
+            "",
+        ]:
             self.assertRefused(frame(type=name), "bad_frame")
 
     def test_type_must_be_a_string(self):
@@ -171,7 +190,13 @@ class ParseFrameTestCase(SimpleTestCase):
     def test_history_limit_is_1_to_100(self):
         self.assertEqual(parse_frame(frame(type="history", limit=1)).limit, 1)
         self.assertEqual(parse_frame(frame(type="history", limit=100)).limit, 100)
-        for value in [0, 101, -5, True, "10", 10.5]:
+        for value in [0, 101, -5, True, 10.5]:
+            self.assertRefused(json.dumps({"type": "history", "limit": value}), "bad_frame")
+
+    def test_history_limit_must_be_a_json_number(self):
+        # Like every integer of a frame (`id`, `since`, `before`): digits in a string are
+        # for query strings only.
+        for value in ["10", "1", "050"]:
             self.assertRefused(json.dumps({"type": "history", "limit": value}), "bad_frame")
 
     def test_typing_active_must_be_a_bool(self):
@@ -179,7 +204,72 @@ class ParseFrameTestCase(SimpleTestCase):
             self.assertRefused(json.dumps({"type": "typing", "active": value}), "bad_frame")
 
 
+class ParseIntTestCase(SimpleTestCase):
+    """protocol.parse_int: the one reader of integers, from frames and query strings."""
+
+    def assertBad(self, value, **bounds):
+        bounds.setdefault("minimum", 0)
+        with self.assertRaises(ProtocolError, msg=repr(value)) as caught:
+            protocol.parse_int(value, "n", **bounds)
+        self.assertEqual(caught.exception.code, "bad_frame")
+        self.assertIn("'n'", caught.exception.detail)
+
+    def test_numbers_and_digit_strings(self):
+        self.assertEqual(protocol.parse_int(0, "n", minimum=0), 0)
+        self.assertEqual(protocol.parse_int(2**53 - 1, "n", minimum=0), 2**53 - 1)
+        self.assertEqual(protocol.parse_int("42", "n", minimum=0), 42)
+        self.assertEqual(protocol.parse_int("007", "n", minimum=0), 7)
+        self.assertEqual(protocol.parse_int(5, "n", minimum=1, maximum=5), 5)
+
+    def test_refuses_what_is_not_an_integer_in_range(self):
+        for value in [True, False, None, 1.0, 2.5, [1], "", " 1", "1 ", "+1", "-1", "1.5", "1e3"]:
+            self.assertBad(value)
+        for value in ["٣", "¹", "0x10", "1_000", "9" * 4301]:
+            self.assertBad(value)
+        for value in [-1, 2**53, str(2**53)]:
+            self.assertBad(value)
+        self.assertBad(0, minimum=1)
+        self.assertBad(6, minimum=1, maximum=5)
+        self.assertBad("6", minimum=1, maximum=5)
+
+
 class ErrorFrameTestCase(SimpleTestCase):
+    def test_domain_errors_become_error_frames(self):
+        until = datetime(2026, 11, 21, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+        error = ProtocolError.of(errors.Muted("You are muted.", until=until), client_id="c1")
+        self.assertIsInstance(error, errors.ChatError)
+        self.assertEqual(
+            error.as_frame(),
+            {
+                "type": "error",
+                "code": "muted",
+                "detail": "You are muted.",
+                "client_id": "c1",
+                "until": "2026-11-21T12:00:00.000000Z",
+            },
+        )
+        for error, code in [
+            (errors.Invalid("x"), "bad_frame"),
+            (errors.Empty("x"), "empty"),
+            (errors.TooLong("x"), "too_long"),
+            (errors.NotFound("x"), "not_found"),
+            (errors.Forbidden("x"), "forbidden"),
+            (errors.RateLimited("x", retry_after=1.5), "rate_limited"),
+            (errors.RoomArchived("x"), "room_archived"),
+        ]:
+            self.assertEqual(ProtocolError.of(error).as_frame()["code"], code)
+        self.assertEqual(
+            ProtocolError.of(errors.RateLimited("x", retry_after=1.5)).retry_after, 1.5
+        )
+
+    def test_a_wire_error_keeps_its_client_id(self):
+        error = ProtocolError("empty", "The message is empty.", client_id="c1")
+        self.assertIs(ProtocolError.of(error, client_id="c2"), error)
+        self.assertEqual(error.client_id, "c1")
+        self.assertEqual(
+            ProtocolError.of(ProtocolError("empty", "x"), client_id="c2").client_id, "c2"
+        )
+
     def test_error_frame_has_optional_fields_only_when_set(self):
         self.assertEqual(
             ProtocolError("empty", "The message is empty.").as_frame(),
@@ -255,14 +345,24 @@ class MessageDataTestCase(SimpleTestCase):
 
 
 class NamesAndLimitsTestCase(SimpleTestCase):
-    def test_room_group_name_is_a_valid_group_name(self):
+    def test_topic_groups_are_valid_group_names(self):
         layer = get_channel_layer()
-        for room_id in [1, 42, 2**63 - 1]:
-            name = protocol.room_group_name(room_id)
+        topics = [EVERYONE_TOPIC]
+        for some_id in [1, 11, 42, 2**63 - 1]:
+            topics += [room_topic(some_id), user_topic(some_id)]
+        names = [topic_group(topic) for topic in topics]
+        for name in names:
             self.assertTrue(name.isascii())
             self.assertLessEqual(len(name), 100)
             self.assertTrue(layer.require_valid_group_name(name))
-        self.assertNotEqual(protocol.room_group_name(1), protocol.room_group_name(11))
+        self.assertEqual(len(set(names)), len(names))
+        self.assertEqual(topic_group(room_topic(5)), "chat.room.5")
+        self.assertEqual(topic_group(user_topic(5)), "chat.user.5")
+
+    def test_audiences_name_their_topics(self):
+        self.assertEqual(events.to_room(5).topics(), [room_topic(5)])
+        self.assertEqual(events.to_users([3, 1, 3]).topics(), [user_topic(1), user_topic(3)])
+        self.assertEqual(events.EVERYONE.topics(), [EVERYONE_TOPIC])
 
     def test_limits(self):
         self.assertEqual(
@@ -294,3 +394,90 @@ class EncodeTestCase(SimpleTestCase):
             deep = [deep]
         for value in (huge, deep):
             self.assertEqual(json.loads(protocol.encode({"t": value})), {"t": value})
+
+
+class EventFrameTestCase(SimpleTestCase):
+    """Which events become frames on a protocol-1 socket, and which frames."""
+
+    def test_forwarded_events_are_their_data_under_their_kind(self):
+        message = {"id": 1, "body": "hi"}
+        for kind in [events.MESSAGE_NEW, events.MESSAGE_UPDATED, events.MESSAGE_DELETED]:
+            self.assertEqual(
+                protocol.event_frame(kind, {"message": message}), {"type": kind, "message": message}
+            )
+        self.assertEqual(
+            protocol.event_frame(events.TYPING, {"user": "bob", "active": True}),
+            {"type": "typing", "user": "bob", "active": True},
+        )
+        for kind in [
+            events.PRESENCE,
+            events.ROOM_UPDATED,
+            events.ROOMS_UPDATED,
+            events.ROOMS_REMOVED,
+            events.MEMBER_UPDATED,
+            events.MEMBER_REMOVED,
+        ]:
+            self.assertEqual(protocol.event_frame(kind, {"x": 1})["type"], kind)
+
+    def test_private_fields_stay_on_the_server(self):
+        self.assertEqual(
+            protocol.event_frame(events.TYPING, {"user": "bob", "_secret": 1}),
+            {"type": "typing", "user": "bob"},
+        )
+
+    def test_events_for_the_server_only_have_no_frame(self):
+        for kind in [events.ROOM_ACCESS, events.ROOM_DELETED, events.SESSION_CHECK, "unknown"]:
+            self.assertIsNone(protocol.event_frame(kind, {"room_id": 1}))
+            self.assertIsNone(protocol.encode_event({"kind": kind, "data": {"room_id": 1}}))
+
+    def test_encode_event_encodes_the_frame_compactly(self):
+        text = protocol.encode_event(
+            {"topic": "room:1", "kind": events.TYPING, "data": {"user": "zoë", "active": True}}
+        )
+        self.assertEqual(text, '{"type":"typing","user":"zoë","active":true}')
+
+
+class HelloMeTestCase(SimpleTestCase):
+    def access(self, **fields) -> Access:
+        values = {
+            "see": True,
+            "post": True,
+            "moderate": False,
+            "manage_roles": False,
+            "role": None,
+            "banned": False,
+            "muted": False,
+            "muted_until": None,
+            "archived": False,
+        }
+        values.update(fields)
+        return Access(**values)
+
+    def test_who_the_socket_is_and_what_they_may_do(self):
+        user = get_user_model()(id=7, username="alice", is_staff=False)
+        self.assertEqual(
+            protocol.hello_me(user, self.access()),
+            {
+                "id": 7,
+                "username": "alice",
+                "staff": False,
+                "role": None,
+                "muted": False,
+                "muted_until": None,
+                "can_moderate": False,
+                "can_manage_roles": False,
+            },
+        )
+
+    def test_a_muted_moderator(self):
+        user = get_user_model()(id=8, username="mod")
+        until = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
+        me = protocol.hello_me(
+            user,
+            self.access(post=False, moderate=True, role="moderator", muted=True, muted_until=until),
+        )
+        self.assertEqual(
+            (me["role"], me["muted"], me["muted_until"], me["can_moderate"]),
+            ("moderator", True, "2026-11-21T12:30:00.000000Z", True),
+        )
+        self.assertIs(me["can_manage_roles"], False)

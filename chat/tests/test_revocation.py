@@ -8,7 +8,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client, TransactionTestCase, override_settings
 from django.urls import reverse
 
-from chat.sessions import signed_out_channels
+from chat.realtime.sessions import signed_out_channels
 from myproject.asgi import application
 
 from .factories import PASSWORD, make_room, make_user

@@ -13,8 +13,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client, SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 
-from chat.auth import WebSocketSessionMiddleware
-from chat.origin import origin_allowed
+from chat.realtime.auth import WebSocketSessionMiddleware
+from chat.realtime.origin import origin_allowed
 from myproject.asgi import application
 
 from .factories import make_room, make_user, session_cookie

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from chat import selectors, services
 from chat.models import Membership, Room
-from chat.protocol import room_data
+from chat.realtime.protocol import room_data
 
 from .factories import add_member, make_message, make_messages, make_room, make_user
 
@@ -270,16 +270,24 @@ class RoomGetForUserTestCase(TestCase):
         self.private = make_room("Private", is_private=True)
         add_member(self.private, self.alice)
 
-    def test_visible_rooms(self):
-        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), self.public)
-        self.assertEqual(selectors.room_get_for_user(slug="private", user=self.alice), self.private)
+    def test_visible_rooms_with_the_user_s_access(self):
+        room, access = selectors.room_get_for_user(slug="public", user=self.bob)
+        self.assertEqual(room, self.public)
+        self.assertEqual((access.see, access.post, access.role), (True, True, None))
+        room, access = selectors.room_get_for_user(slug="private", user=self.alice)
+        self.assertEqual(room, self.private)
+        self.assertEqual((access.see, access.role), (True, Membership.Role.MEMBER))
+        # Reading makes no member.
+        self.assertFalse(Membership.objects.filter(room=self.public, user=self.bob).exists())
 
     def test_hidden_or_missing_rooms_are_none(self):
-        self.assertIsNone(selectors.room_get_for_user(slug="private", user=self.bob))
-        self.assertIsNone(selectors.room_get_for_user(slug="nothing", user=self.bob))
+        self.assertEqual(selectors.room_get_for_user(slug="private", user=self.bob), (None, None))
+        self.assertEqual(selectors.room_get_for_user(slug="nothing", user=self.bob), (None, None))
         add_member(self.public, self.bob, banned=True)
-        self.assertIsNone(selectors.room_get_for_user(slug="public", user=self.bob))
+        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), (None, None))
 
     def test_archived_rooms_can_still_be_read(self):
         Room.objects.filter(pk=self.public.pk).update(is_archived=True)
-        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), self.public)
+        room, access = selectors.room_get_for_user(slug="public", user=self.bob)
+        self.assertEqual(room, self.public)
+        self.assertEqual((access.see, access.post, access.archived), (True, False, True))

@@ -1,6 +1,7 @@
 """Pages, accounts and the HTTP API (PROTOCOL.md, "HTTP")."""
 
 import json
+from unittest import mock
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -13,8 +14,9 @@ from django.test import Client, RequestFactory, TestCase, TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from chat import presence
+from chat import services
 from chat.models import Membership, Message, Room
+from chat.realtime import presence
 from myproject.asgi import application
 
 from .factories import (
@@ -149,6 +151,31 @@ class RoomListViewTestCase(TestCase):
         self.assertIn("name", response.context["form"].errors)
         self.assertEqual(Room.objects.count(), 3)
 
+    def test_a_name_taken_in_any_case_is_refused_by_the_form(self):
+        for name in ["Lobby", "lobby", " LOBBY "]:
+            response = self.client.post(self.url, {"name": name})
+            self.assertEqual(response.status_code, 200)
+            self.assertIn("already exists", " ".join(response.context["form"].errors["name"]))
+        self.assertEqual(Room.objects.count(), 3)
+        self.assertFalse(Membership.objects.filter(user=self.bob).exists())
+
+    def test_a_name_taken_between_the_form_and_the_write_is_refused_too(self):
+        # The form checked; another request created the room before this one's write.
+        real_room_create = services.room_create
+
+        def someone_else_first(**kwargs):
+            make_room("book club", slug="someone-elses")
+            return real_room_create(**kwargs)
+
+        with mock.patch.object(services, "room_create", side_effect=someone_else_first):
+            response = self.client.post(self.url, {"name": "Book Club"})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("already exists", " ".join(response.context["form"].errors["name"]))
+        self.assertEqual(
+            list(Room.objects.filter(name__iexact="book club")),
+            [Room.objects.get(slug="someone-elses")],
+        )
+
     def test_query_count_does_not_grow_with_the_rooms(self):
         def count_queries():
             with CaptureQueriesContext(connection) as queries:
@@ -208,8 +235,10 @@ class RoomDetailViewTestCase(TestCase):
         self.assertNotContains(response, "regrettable")
         self.assertContains(response, f'data-id="{message.pk}"')
 
-    def test_visiting_a_public_room_makes_a_member(self):
-        self.client.get(self.url())
+    def test_visiting_a_public_room_makes_no_member_the_first_message_does(self):
+        self.assertEqual(self.client.get(self.url()).status_code, 200)
+        self.assertFalse(Membership.objects.filter(room=self.room, user=self.bob).exists())
+        services.message_send(room=self.room, author=self.bob, body="hi")
         self.assertTrue(Membership.objects.filter(room=self.room, user=self.bob).exists())
 
     def test_private_room_is_404_for_non_members(self):
@@ -229,7 +258,7 @@ class RoomDetailViewTestCase(TestCase):
 
     def test_query_count_does_not_grow_with_the_messages(self):
         make_messages(self.room, self.alice, 5)
-        self.client.get(self.url())  # the first visit makes a member
+        self.client.get(self.url())  # the first visit warms up what is cached
         with CaptureQueriesContext(connection) as first:
             self.client.get(self.url())
         make_messages(self.room, make_user("carol"), 30, prefix="more")
@@ -305,8 +334,6 @@ class ApiGetTestCase(ApiTestCase):
             self.assertError(self.client.get(self.url(), params), 400, "bad_frame")
 
     def test_since(self):
-        from chat import services
-
         services.message_edit(
             room=self.room, user=self.bob, message_id=self.messages[0].pk, body="edited"
         )
@@ -333,6 +360,10 @@ class ApiGetTestCase(ApiTestCase):
     def test_archived_rooms_can_be_read(self):
         Room.objects.filter(pk=self.room.pk).update(is_archived=True)
         self.assertEqual(self.client.get(self.url()).status_code, 200)
+
+    def test_reading_makes_no_member(self):
+        self.assertEqual(self.client.get(self.url()).status_code, 200)
+        self.assertFalse(Membership.objects.filter(room=self.room, user=self.alice).exists())
 
     def test_other_methods_are_refused(self):
         self.assertEqual(self.client.put(self.url()).status_code, 405)
@@ -366,7 +397,6 @@ class ApiPostTestCase(ApiTestCase):
             ({"client_id": "c-1", "body": "   "}, None, "empty"),
             ({"client_id": "c-1", "body": "x" * 4001}, None, "too_long"),
             (None, "{not json", "bad_json"),
-            (None, "", "bad_json"),
             (None, "[1, 2]", "bad_frame"),
             ({"client_id": "has space", "body": "hi"}, None, "bad_frame"),
             ({"client_id": "c" * 65, "body": "hi"}, None, "bad_frame"),
@@ -377,6 +407,13 @@ class ApiPostTestCase(ApiTestCase):
         ]
         for data, raw, code in cases:
             self.assertError(self.post(data, raw=raw), 400, code)
+        self.assertFalse(Message.objects.exists())
+        self.assertEqual(Room.objects.get().rev, 0)
+
+    def test_an_empty_body_is_bad_json(self):
+        # PROTOCOL.md, "HTTP": a body that is not valid JSON is `bad_json`, and no bytes at
+        # all are not JSON.
+        self.assertError(self.post(None, raw=""), 400, "bad_json")
         self.assertFalse(Message.objects.exists())
         self.assertEqual(Room.objects.get().rev, 0)
 

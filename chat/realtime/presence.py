@@ -20,8 +20,8 @@ from typing import NamedTuple
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from .fanout import get_hub
-from .protocol import frame_event, room_group_name
+from .. import events
+from .hub import get_hub
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +34,9 @@ class Joined(NamedTuple):
 
 async def broadcast_presence(*, room_id: int, username: str, status: str, online: list[str]):
     """Tell a room that a user came online or went offline, with the full list."""
-    frame = {"type": "presence", "user": username, "status": status, "online": online}
-    try:
-        await get_channel_layer().group_send(
-            room_group_name(room_id), frame_event(frame, room_id=room_id)
-        )
-    except Exception:
-        # Presence is not timeline data: the next hello or presence frame corrects it.
-        logger.warning("Presence broadcast to room %s failed.", room_id, exc_info=True)
+    # Presence is not timeline data: if this is lost, the next hello or presence corrects it.
+    data = {"user": username, "status": status, "online": online}
+    await events.emit_now(events.Event(events.PRESENCE, data, events.to_room(room_id)))
 
 
 # --- one process ---------------------------------------------------------------------

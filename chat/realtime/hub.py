@@ -1,9 +1,14 @@
-"""Room broadcasts, one per server process rather than one per socket.
+"""Event fan-out, one per server process rather than one per socket.
 
-Each process has one hub per event loop. The hub's channel is the only member, for its
-process, of a room's channel-layer group; it receives each broadcast once and hands the
-already-encoded frame to every socket of the process in that room. The layer carries one
+Each process has one hub per event loop. Sockets listen to topics: `room:<id>` for the
+rooms they show, `user:<id>` for their user's own events, `all` for what everyone hears.
+The hub's channel is the only member, for its process, of each topic's channel-layer
+group; it receives each event once, encodes its frame once (chat.realtime.protocol), and
+hands both to every socket of the process listening to that topic. The layer carries one
 message per process instead of one per socket, and no socket task wakes up to forward it.
+
+An event that changes who may see a room (`room.access`) is checked here, with one
+query per process for all its sockets in the room, before the sockets hear of it.
 
 A socket is held back while it is being admitted: broadcasts that arrive before its
 `hello` and catch-up are queued and sent right after them, in order (PROTOCOL.md,
@@ -15,15 +20,18 @@ import asyncio
 import logging
 import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from autobahn.exception import Disconnected
+from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 
-from .protocol import room_group_name
+from .. import events, selectors
+from . import protocol
 
 logger = logging.getLogger(__name__)
 
@@ -38,58 +46,89 @@ HUB_STOP = "room_hub.stop"
 HUB_STOP_TIMEOUT = 5
 
 
+# The channel-layer message type of an event on its way to the hubs.
+EVENT_TYPE = "chat.event"
+
+
+def topic_group(topic: str) -> str:
+    """Return the channel-layer group of a topic ("room:5" -> "chat.room.5")."""
+    return "chat." + topic.replace(":", ".")
+
+
+def room_topic(room_id: int) -> str:
+    return f"room:{int(room_id)}"
+
+
+def user_topic(user_id: int) -> str:
+    return f"user:{int(user_id)}"
+
+
+EVERYONE_TOPIC = "all"
+
+
 class Listener(Protocol):
     channel_name: str
+    user_id: int
 
-    async def chat_frame(self, event: dict) -> None: ...
+    async def on_event(self, event: dict) -> None: ...
 
 
-class RoomHub:
-    """Fan room broadcasts out to this event loop's sockets."""
+class Hub:
+    """Fan events out to this event loop's sockets, by topic."""
 
     def __init__(self, layer, receiver=None):
         self.layer = layer
         # The layer the hub's own channel lives on (see receiving_layer()).
         self.receiver = receiver or layer
         self.channel_name: str | None = None
-        # room id -> channel name -> socket
-        self.rooms: dict[int, dict[str, Listener]] = {}
-        # Rooms whose group this hub's channel is in.
-        self.subscribed: set[int] = set()
+        # topic -> channel name -> socket
+        self.topics: dict[str, dict[str, Listener]] = {}
+        # Topics whose group this hub's channel is in.
+        self.subscribed: set[str] = set()
         self._membership = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        self._stopping: asyncio.Future | None = None
 
-    async def join(self, room_id: int, listener: Listener) -> None:
-        """Start forwarding a room's broadcasts to a socket.
+    async def join(self, topics: list[str], listener: Listener) -> None:
+        """Start handing a socket the events of `topics`.
 
-        Return only once the hub is in the room's group, so that nothing broadcast after
+        Return only once the hub is in every topic's group, so that nothing sent after
         the caller reads the room's revision can be missed.
         """
-        self.rooms.setdefault(room_id, {})[listener.channel_name] = listener
+        for topic in topics:
+            self.topics.setdefault(topic, {})[listener.channel_name] = listener
         try:
             async with self._membership:
                 if not self._tasks:
                     await self._start()
-                if room_id not in self.subscribed:
-                    await self.receiver.group_add(room_group_name(room_id), self.channel_name)
-                    self.subscribed.add(room_id)
+                for topic in topics:
+                    if topic not in self.subscribed:
+                        await self.receiver.group_add(topic_group(topic), self.channel_name)
+                        self.subscribed.add(topic)
         except BaseException:
-            await self.leave(room_id, listener)
+            await self.leave(topics, listener)
             raise
 
-    async def leave(self, room_id: int, listener: Listener) -> None:
-        """Stop forwarding to a socket; with no socket left, stop the hub.
+    async def leave(self, topics: list[str], listener: Listener) -> None:
+        """Stop handing a socket these topics' events; with no socket left, stop the hub.
 
-        An emptied room's group is left by the next upkeep, unless a socket came back.
+        An emptied topic's group is left by the next upkeep, unless a socket came back.
         """
-        sockets = self.rooms.get(room_id)
-        if sockets is not None:
-            sockets.pop(listener.channel_name, None)
-            if not sockets:
-                del self.rooms[room_id]
-        if not self.rooms:
+        for topic in topics:
+            sockets = self.topics.get(topic)
+            if sockets is not None:
+                sockets.pop(listener.channel_name, None)
+                if not sockets:
+                    del self.topics[topic]
+        if not self.topics:
+            # Kept: the loop holds only a weak reference to a task.
+            stopping = self._stopping = asyncio.ensure_future(self._stop_if_idle())
+            if asyncio.current_task() in self._tasks:
+                # A socket left while the hub was handing it an event (a ban closes it):
+                # the stop waits for this very task to end, so it must run on its own.
+                return
             # Shielded: a consumer cancelled while closing must not leave a receive behind.
-            await asyncio.shield(self._stop_if_idle())
+            await asyncio.shield(stopping)
 
     async def _start(self):
         # A fresh channel each time: a broadcast that reached the previous one after it
@@ -100,7 +139,7 @@ class RoomHub:
 
     async def _stop_if_idle(self):
         async with self._membership:
-            if self.rooms or not self._tasks:
+            if self.topics or not self._tasks:
                 return
             receiving, upkeep = self._tasks
             self._tasks = []
@@ -132,7 +171,7 @@ class RoomHub:
                 self.receiver = receiving_layer(self.layer)
 
     async def resubscribe(self) -> None:
-        """Join the groups of the rooms with sockets again; leave those without.
+        """Join the groups of the topics with sockets again; leave those without.
 
         Re-joining refreshes the membership's expiry and restores it after the layer lost
         it (a Redis restart without persistence).
@@ -143,27 +182,46 @@ class RoomHub:
     async def _sync_groups(self):
         if self.channel_name is None:
             return
-        for room_id in sorted(self.subscribed | set(self.rooms)):
-            group = room_group_name(room_id)
-            if self.rooms.get(room_id):
+        for topic in sorted(self.subscribed | set(self.topics)):
+            group = topic_group(topic)
+            if self.topics.get(topic):
                 await self.receiver.group_add(group, self.channel_name)
-                self.subscribed.add(room_id)
+                self.subscribed.add(topic)
             else:
-                self.subscribed.discard(room_id)
+                self.subscribed.discard(topic)
                 await self.receiver.group_discard(group, self.channel_name)
 
     async def deliver(self, event: dict) -> None:
-        """Hand a broadcast to each socket of its room."""
-        sockets = self.rooms.get(event.get("room"))
+        """Encode an event's frame once and hand both to each socket of its topic."""
+        sockets = self.topics.get(event.get("topic"))
         if not sockets:
             return
+        event["text"] = protocol.encode_event(event)
+        if event["kind"] == events.ROOM_ACCESS:
+            await self._check_access(event, sockets)
         for listener in list(sockets.values()):
             try:
-                await listener.chat_frame(event)
+                await listener.on_event(event)
             except SOCKET_GONE:
                 pass  # its disconnect() is on its way and takes it out of the room
             except Exception:
                 logger.warning("Could not forward a frame to a socket.", exc_info=True)
+
+    async def _check_access(self, event: dict, sockets: dict[str, Listener]) -> None:
+        """Tell the sockets, in `event["allowed"]`, which of their users may still see the room.
+
+        None when the database could not say: the sockets then close with 4503, and their
+        clients reconnect and are checked again on opening.
+        """
+        user_ids = sorted({listener.user_id for listener in sockets.values()})
+        try:
+            allowed = await database_sync_to_async(selectors.room_viewer_ids)(
+                room_id=event["data"]["room_id"], user_ids=user_ids
+            )
+        except Exception as error:
+            logger.warning("Room hub: could not re-check access: %s", error)
+            allowed = None
+        event["allowed"] = allowed
 
     async def _receive(self):
         failed = False
@@ -229,15 +287,16 @@ def receiving_layer(layer):
     return layer
 
 
-def get_hub(layer) -> RoomHub:
-    """Return the hub of the running event loop for this channel layer."""
+def get_hub(layer=None) -> Hub:
+    """Return the hub of the running event loop for this channel layer (the default one)."""
+    layer = layer or get_channel_layer()
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None or hub.layer is not layer:
         if hub is not None:
             hub._cancel()
         _forget_closed_loops(_hubs)
-        hub = _hubs[loop] = RoomHub(layer, receiving_layer(layer))
+        hub = _hubs[loop] = Hub(layer, receiving_layer(layer))
     return hub
 
 
@@ -285,8 +344,60 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop.is_running() else None
 
 
+def _layer_messages(event: "events.Event") -> list[tuple[str, dict]]:
+    """Return the (group, channel-layer message) pairs that carry an event to its topics."""
+    messages = []
+    for topic in event.audience.topics():
+        message = {"type": EVENT_TYPE, "topic": topic, "kind": event.kind, "data": event.data}
+        if event.origin_channel:
+            message["origin_channel"] = event.origin_channel
+        if event.skip_user_id is not None:
+            message["skip_user_id"] = event.skip_user_id
+        messages.append((topic_group(topic), message))
+    return messages
+
+
+def publish_event(event: "events.Event") -> None:
+    """Send a domain event to the hubs of every process, from synchronous code."""
+    for group, message in _layer_messages(event):
+        publish(group, message)
+
+
+async def apublish_event(event: "events.Event") -> None:
+    """Send a domain event to the hubs of every process; a layer failure loses only it."""
+    layer = get_channel_layer()
+    for group, message in _layer_messages(event):
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            logger.warning("Send of %s to %s failed.", event.kind, group, exc_info=True)
+
+
+class ChannelLayerTransport:
+    """What carries domain events to the hubs: the channel layer (chat.events' transport)."""
+
+    def send(self, event: "events.Event") -> None:
+        publish_event(event)
+
+    async def asend(self, event: "events.Event") -> None:
+        await apublish_event(event)
+
+
+def _send_now(group: str, event: dict) -> None:
+    send = async_to_sync(get_channel_layer().group_send)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        send(group, event)
+        return
+    # This thread runs an event loop of its own under synchronous code (a sync API that
+    # drives one, such as a browser driver's): AsyncToSync refuses to run here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(send, group, event).result()
+
+
 def publish(group: str, event: dict) -> None:
-    """Send an event to a group from synchronous code.
+    """Send a channel-layer message to a group from synchronous code.
 
     From a worker thread of the server's event loop, hand it over and return at once:
     the database thread never waits for the loop, and the loop sends in commit order.
@@ -295,7 +406,7 @@ def publish(group: str, event: dict) -> None:
     loop = _server_loop()
     if loop is None:
         try:
-            async_to_sync(get_channel_layer().group_send)(group, event)
+            _send_now(group, event)
         except Exception:
             logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
         return

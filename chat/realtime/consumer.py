@@ -1,4 +1,9 @@
-"""The room WebSocket: thin glue between frames and the services and selectors."""
+"""The room WebSocket (protocol 1): thin glue between frames and the services and selectors.
+
+A socket listens, through the process's hub, to its room, its user and everyone. Events
+that change its access (a ban, a removal, a room made private or deleted) close it with
+a `room.closed` frame that says why; every write is checked again by the services.
+"""
 
 import contextlib
 import logging
@@ -15,14 +20,16 @@ from django.core.cache import cache
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from . import protocol, selectors, services
+from .. import errors, events, selectors, services
+from ..models import Room
+from . import protocol
 from .auth import AUTH_UNAVAILABLE
-from .fanout import get_hub
-from .models import Room
+from .hub import EVERYONE_TOPIC, SOCKET_GONE, get_hub, room_topic, user_topic
 from .presence import broadcast_presence, get_presence
 from .protocol import (
     BAD_FRAME,
     MALFORMED_CODES,
+    RATE_LIMITED,
     SERVER_ERROR,
     DeleteCommand,
     EditCommand,
@@ -49,31 +56,58 @@ def log_failure(error: Exception, message: str, *args) -> None:
         logger.exception(message, *args)
 
 
-def _room_open(*, slug: str, user) -> Room | int:
-    """Return the room the user may enter, or the close code that refuses them."""
-    room, allowed = services.room_enter_slug(slug=slug, user=user)
-    if room is None:
-        return protocol.CLOSE_NOT_FOUND
-    return room if allowed else protocol.CLOSE_FORBIDDEN
+def _room_open(*, slug: str, user):
+    """Return (room, access) for a room the user may enter, or the close code that refuses.
+
+    A private room the user may not see closes like a room that does not exist (4404);
+    a ban, which the user knows of, closes with 4403.
+    """
+    try:
+        return services.room_open(slug=slug, user=user)
+    except errors.NotFound as error:
+        banned = error.extra.get("reason") == "banned"
+        return protocol.CLOSE_FORBIDDEN if banned else protocol.CLOSE_NOT_FOUND
 
 
 def _parse_since(query_string: bytes) -> int | None:
     values = parse_qs(query_string.decode("latin-1")).get("since")
     if not values:
         return None
-    value = values[-1]
-    if not value.isascii() or not value.isdigit() or len(value) > 16:
-        raise ProtocolError(BAD_FRAME, "'since' must be a non-negative integer.")
-    return int(value)
+    return protocol.parse_int(values[-1], "since", minimum=0)
+
+
+class RequestBucket:
+    """A socket's allowance of expensive requests (sync, history): a small token bucket.
+
+    A client that asks faster than it reads would otherwise make the server build
+    answers without bound; past the allowance it gets `rate_limited` and no query runs.
+    """
+
+    def __init__(self, *, burst: int, per_second: float):
+        self.burst, self.per_second = burst, per_second
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> float:
+        """Take a token; return 0 when allowed, else the seconds until one is available."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.per_second)
+        self.stamp = now
+        if self.tokens < 1:
+            return round((1 - self.tokens) / self.per_second, 3)
+        self.tokens -= 1
+        return 0.0
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
-    """One socket in one room (PROTOCOL.md)."""
+    """One socket in one room (docs/protocol.md)."""
 
     room: Room | None = None
+    topics: list[str] = []
     in_hub = False
-    # Broadcasts that arrive while the socket is being admitted; None once it is live.
-    held: list[str] | None = None
+    # Set once the room's side has closed this socket: nothing more goes in or out.
+    closed_because: str | None = None
+    # Events that arrive while the socket is being admitted; None once it is live.
+    held: list[dict] | None = None
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -109,6 +143,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.disconnect(message["code"])
         raise StopConsumer
 
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Send, unless the client has already gone (its disconnect is on its way)."""
+        with contextlib.suppress(*SOCKET_GONE):
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def close(self, code=None, reason=None):
+        """Close, unless the client has already gone."""
+        with contextlib.suppress(*SOCKET_GONE):
+            await super().close(code=code, reason=reason)
+
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
         await self.accept()
@@ -123,21 +167,25 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
         self.bad_frames = deque()
         self.typing_passed_at = 0.0
+        self.requests = RequestBucket(
+            burst=settings.CHAT_SOCKET_REQUEST_BURST,
+            per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
+        )
         try:
-            room = await database_sync_to_async(_room_open)(
+            opened = await database_sync_to_async(_room_open)(
                 slug=self.scope["url_route"]["kwargs"]["slug"], user=user
             )
-            if isinstance(room, int):
-                await self.close(room)
+            if isinstance(opened, int):
+                await self.close(opened)
                 return
-            await self.admit(room)
+            await self.admit(*opened)
         except Exception:
             # Database or channel layer unavailable: the client reconnects and catches up.
             logger.warning("Could not open a room socket.", exc_info=True)
             await self.close(protocol.CLOSE_UNAVAILABLE)
 
-    async def admit(self, room: Room):
-        """Join the room's group first, then greet, then catch up (PROTOCOL.md, "Opening")."""
+    async def admit(self, room: Room, access):
+        """Listen first, then greet, then catch up (docs/protocol.md, "Connecting")."""
         first, online, user_sockets = await get_presence().join(
             room_id=room.pk,
             user_id=self.user.pk,
@@ -153,11 +201,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.room = room
         self.held = []
         self.in_hub = True
-        await get_hub(self.channel_layer).join(room.pk, self)
-        # The user's own group carries the nudges that end a login (logout, password).
-        await self.channel_layer.group_add(
-            protocol.user_group_name(self.user.pk), self.channel_name
-        )
+        # The user's own topic carries the nudges that end a login (logout, password).
+        self.topics = [room_topic(room.pk), user_topic(self.user_id), EVERYONE_TOPIC]
+        await get_hub(self.channel_layer).join(self.topics, self)
         session_watch.add(
             channel_name=self.channel_name,
             session_key=self.scope["session"].session_key,
@@ -173,11 +219,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 "type": "hello",
                 "protocol": protocol.PROTOCOL_VERSION,
                 "room": protocol.room_data(room),
-                "me": {
-                    "id": self.user.pk,
-                    "username": self.user.username,
-                    "staff": self.user.is_staff,
-                },
+                "me": protocol.hello_me(self.user, access),
                 "online": online,
                 "rev": rev,
                 "limits": protocol.limits_data(),
@@ -190,13 +232,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if bad_since is not None:
             await self.send_error(bad_since)
         elif catch_up is not None:
-            await self.send_frame({"type": "sync", **catch_up})
+            await self.send(text_data=protocol.encode_page({"type": "sync", **catch_up}))
         await self.release_held()
 
     async def release_held(self):
-        """Send the broadcasts that arrived during admission, then go live."""
+        """Handle the events that arrived during admission, in order, then go live."""
         while self.held:
-            await self.send(text_data=self.held.pop(0))
+            event = self.held.pop(0)
+            await self.handle_event(event)
         self.held = None
 
     async def disconnect(self, code):
@@ -204,15 +247,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.in_hub:
             return  # never admitted, or already left
         self.in_hub = False
-        await get_hub(self.channel_layer).leave(self.room.pk, self)
+        await get_hub(self.channel_layer).leave(self.topics, self)
         session_watch.discard(self.channel_name)
-        try:
-            await self.channel_layer.group_discard(
-                protocol.user_group_name(self.user.pk), self.channel_name
-            )
-        except Exception:
-            # The group entry expires by itself (group_expiry).
-            logger.warning("Could not leave the user's group.", exc_info=True)
         last, online = await get_presence().leave(
             room_id=self.room.pk, user_id=self.user.pk, channel_name=self.channel_name
         )
@@ -223,18 +259,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         """Called with each frame: validate it, act on it, answer errors with an error frame."""
-        if self.room is None:
+        if self.room is None or self.closed_because is not None:
             return
+        command = None
         try:
             if text_data is None:
                 raise ProtocolError(BAD_FRAME, "Binary frames are not accepted.")
             command = protocol.parse_frame(text_data)
             await self.command_handlers[type(command)](self, command)
-        except ProtocolError as error:
-            await self.send_error(error)
+        except errors.ChatError as error:
+            await self.refused(error, getattr(command, "client_id", None))
         except Exception as error:
             log_failure(error, "Frame failed in room %s", self.room.slug)
             await self.send_error(ProtocolError(SERVER_ERROR, "The server could not do that."))
+
+    async def refused(self, error: errors.ChatError, client_id: str | None):
+        """Answer a refused frame; when access itself is gone, close the socket too."""
+        await self.send_error(ProtocolError.of(error, client_id=client_id))
+        reason = error.extra.get("reason")
+        if isinstance(error, errors.NotFound) and reason in protocol.CLOSED_DETAILS:
+            await self.close_because(reason)
 
     # --- commands ---------------------------------------------------------------
 
@@ -247,7 +291,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 client_id=command.client_id,
                 origin_channel=self.channel_name,
             )
-        except ProtocolError:
+        except errors.ChatError:
             raise
         except Exception as error:
             # Never acknowledged: the client keeps it in its outbox and resends it.
@@ -293,28 +337,43 @@ class RoomConsumer(AsyncWebsocketConsumer):
         else:
             # "Stopped typing" always passes, so an indicator is never left stuck.
             self.typing_passed_at = 0.0
-        await self.group_send_frame(
-            {"type": "typing", "user": self.user.username, "active": command.active},
-            skip_user_id=self.user.pk,
+        data = {"user": self.user.username, "active": command.active}
+        await events.emit_now(
+            events.Event(
+                events.TYPING, data, events.to_room(self.room.pk), skip_user_id=self.user_id
+            )
         )
+
+    def take_request_token(self):
+        retry_after = self.requests.take()
+        if retry_after:
+            raise ProtocolError(
+                RATE_LIMITED, "Too many sync and history requests.", retry_after=retry_after
+            )
 
     async def on_sync(self, command: SyncCommand):
         # One batch per request: while `complete` is false the client asks again.
+        self.take_request_token()
         page = await database_sync_to_async(selectors.messages_since)(
             room=self.room, since=command.since
         )
-        await self.send_frame({"type": "sync", **page})
+        await self.send(text_data=protocol.encode_page({"type": "sync", **page}))
 
     async def on_history(self, command: HistoryCommand):
+        self.take_request_token()
         page = await database_sync_to_async(selectors.message_page)(
             room=self.room, before=command.before, limit=command.limit
         )
-        await self.send_frame({"type": "history", **page})
+        await self.send(text_data=protocol.encode_page({"type": "history", **page}))
 
     async def on_ping(self, command: PingCommand):
         # The room's revision rides along: a client whose last live event was lost
         # has no later event to reveal the gap, but its next ping does.
-        rev = await database_sync_to_async(selectors.room_rev)(room_id=self.room.pk)
+        try:
+            rev = await database_sync_to_async(selectors.room_rev)(room_id=self.room.pk)
+        except Room.DoesNotExist:
+            await self.close_because("deleted")
+            return
         await self.send_frame({"type": "pong", "t": command.t, "rev": rev})
 
     command_handlers = {
@@ -327,42 +386,71 @@ class RoomConsumer(AsyncWebsocketConsumer):
         PingCommand: on_ping,
     }
 
-    # --- channel-layer events ----------------------------------------------------------
+    # --- events from the hub and the session watch ---------------------------------------
 
-    async def chat_session_check(self, event):
-        """Called when the user's login changed: close now if it was this session's logout."""
-        if event.get("ended_session") == self.scope["session"].session_key:
+    async def on_event(self, event: dict):
+        """Called by the hub with an event of one of this socket's topics."""
+        if event.get("origin_channel") == self.channel_name:
+            return  # this socket was already answered directly
+        if event.get("skip_user_id") == self.user_id:
+            return
+        if self.held is not None:
+            self.held.append(event)
+            return
+        await self.handle_event(event)
+
+    async def handle_event(self, event: dict):
+        if self.closed_because is not None:
+            return
+        kind, data = event["kind"], event["data"]
+        if kind == events.SESSION_CHECK:
+            await self.check_session(data)
+            return
+        if kind == events.MEMBER_REMOVED and data["user"]["id"] == self.user_id:
+            await self.close_because(data["reason"])
+            return
+        if kind == events.ROOM_DELETED:
+            await self.close_because("deleted", room_name=data.get("name"))
+            return
+        if kind == events.ROOM_ACCESS:
+            allowed = event.get("allowed")
+            if allowed is None:
+                await self.close(protocol.CLOSE_UNAVAILABLE)  # reconnecting checks again
+            elif self.user_id not in allowed:
+                await self.close_because(data.get("reason", "private"))
+            return
+        if kind == events.ROOM_UPDATED:
+            self.room.name = data["room"]["name"]
+        if event.get("text") is not None:
+            await self.send(text_data=event["text"])
+
+    async def check_session(self, data: dict):
+        ended = data.get("ended_session") == self.scope["session"].session_key
+        if data.get("inactive") or ended:
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
         else:
             session_watch.check_soon(self.channel_name)
+
+    async def close_because(self, reason: str, *, room_name: str | None = None):
+        """Say why the room's side closed this socket, stop listening, and close."""
+        if self.closed_because is not None:
+            return
+        self.closed_because = reason
+        frame, code = protocol.room_closed(reason, room_name or self.room.name)
+        await self.send_frame(frame)
+        await self.close(code)
+        # Leave the topics now: the client may take a moment to finish the close.
+        if self.in_hub:
+            await self.disconnect(code)
 
     async def chat_signed_out(self, event):
         """Called when this socket's session no longer signs its user in."""
         await self.close(protocol.CLOSE_UNAUTHENTICATED)
 
-    async def chat_frame(self, event):
-        """Called by the room hub with a broadcast: forward it unless it is not for us."""
-        if event.get("origin_channel") == self.channel_name:
-            return  # this socket was already answered directly
-        if event.get("skip_user_id") == self.user_id:
-            return
-        if self.held is None:
-            await self.send(text_data=event["text"])
-        else:
-            self.held.append(event["text"])
-
     # --- helpers -----------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
         await self.send(text_data=protocol.encode(frame))
-
-    async def group_send_frame(self, frame: dict, **routing):
-        """Send a frame to the room's group; a layer failure only loses this ephemeral frame."""
-        event = protocol.frame_event(frame, room_id=self.room.pk, **routing)
-        try:
-            await self.channel_layer.group_send(protocol.room_group_name(self.room.pk), event)
-        except Exception:
-            logger.warning("Group send to room %s failed.", self.room.pk, exc_info=True)
 
     async def send_error(self, error: ProtocolError):
         await self.send_frame(error.as_frame())

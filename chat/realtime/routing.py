@@ -2,8 +2,8 @@
 
 from django.urls import re_path
 
-from .consumers import NoRouteConsumer, RoomConsumer
-from .models import SLUG_PATTERN
+from ..models import SLUG_PATTERN
+from .consumer import NoRouteConsumer, RoomConsumer
 
 websocket_urlpatterns = [
     re_path(rf"^ws/rooms/(?P<slug>{SLUG_PATTERN})/$", RoomConsumer.as_asgi()),

@@ -1,27 +1,34 @@
-"""The wire format of PROTOCOL.md: frame validation, event builders, names, codes.
+"""The wire format of docs/protocol.md: frame validation, frames from domain data, codes.
 
 Both transports, the WebSocket consumer and the HTTP API, validate through the
-functions here, so a message is judged the same way whichever way it arrives.
+functions here, so a message is judged the same way whichever way it arrives. Domain
+errors (chat.errors) and events (chat.events) become frames here and nowhere else.
 """
 
 import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from django.conf import settings
 
-from .models import CLIENT_ID_PATTERN, Message, Room
+from .. import errors, events
+from ..models import CLIENT_ID_PATTERN
+from ..records import MESSAGE_FIELDS, format_time, message_data, message_row_data, room_data
+from ..validation import clean_body as clean_message_body
+
+__all__ = ["MESSAGE_FIELDS", "format_time", "message_data", "message_row_data", "room_data"]
 
 PROTOCOL_VERSION = 1
 
 # Close codes (PROTOCOL.md, "Close codes").
 CLOSE_TOO_MANY_BAD_FRAMES = 4400
 CLOSE_UNAUTHENTICATED = 4401
+# Banned or removed from the room, or it turned private: a `room.closed` frame says which.
 CLOSE_FORBIDDEN = 4403
+# No such room (also: a private room the user may not see), or it was deleted.
 CLOSE_NOT_FOUND = 4404
 # The user has CHAT_MAX_SOCKETS_PER_USER sockets open already (every room, every process).
 CLOSE_TOO_MANY_SOCKETS = 4429
@@ -39,6 +46,7 @@ RATE_LIMITED = "rate_limited"
 NOT_FOUND = "not_found"
 FORBIDDEN = "forbidden"
 ROOM_ARCHIVED = "room_archived"
+MUTED = "muted"
 SERVER_ERROR = "server_error"
 
 # Codes that count towards the bad-frame limit: malformed input, not refused actions.
@@ -52,37 +60,35 @@ MAX_NESTING = 32
 MAX_INT = 2**53 - 1
 
 
-class ProtocolError(Exception):
-    """An inbound frame or request that the protocol refuses."""
+class ProtocolError(errors.ChatError):
+    """An inbound frame or request that the protocol refuses, or a domain error on the wire."""
 
-    def __init__(self, code: str, detail: str, *, client_id: str | None = None, retry_after=None):
-        super().__init__(detail)
+    def __init__(self, code: str, detail: str, *, client_id: str | None = None, **extra):
+        super().__init__(detail, **extra)
         self.code = code
-        self.detail = detail
         self.client_id = client_id
-        self.retry_after = retry_after
+
+    @classmethod
+    def of(cls, error: errors.ChatError, *, client_id: str | None = None) -> "ProtocolError":
+        """Return the wire form of a domain error, echoing the frame's client_id."""
+        if isinstance(error, ProtocolError):
+            if error.client_id is None:
+                error.client_id = client_id
+            return error
+        return cls(error.code, error.detail, client_id=client_id, **error.extra)
+
+    @property
+    def retry_after(self):
+        return self.extra.get("retry_after")
 
     def as_frame(self) -> dict:
         """Return the `error` frame that reports this error."""
         frame = {"type": "error", "code": self.code, "detail": self.detail}
         if self.client_id is not None:
             frame["client_id"] = self.client_id
-        if self.retry_after is not None:
-            frame["retry_after"] = self.retry_after
+        for name, value in self.extra.items():
+            frame[name] = format_time(value) if hasattr(value, "utcoffset") else value
         return frame
-
-
-# --- group names -------------------------------------------------------------
-
-
-def room_group_name(room_id: int) -> str:
-    """Return the channel-layer group of a room (ASCII, at most 100 chars)."""
-    return f"chat.room.{int(room_id)}"
-
-
-def user_group_name(user_id: int) -> str:
-    """Return the channel-layer group of all of a user's sockets."""
-    return f"chat.user.{int(user_id)}"
 
 
 # --- inbound frames ----------------------------------------------------------
@@ -177,16 +183,35 @@ def _client_id_of(data: dict) -> str | None:
     return None
 
 
+def parse_int(value: Any, name: str, *, minimum: int, maximum: int = MAX_INT) -> int:
+    """Read an integer from a frame (a JSON number) or a query string (digits).
+
+    The one parser of every `since`, `before`, `limit` and id: bounded to what a
+    JavaScript client represents exactly, never `true` for 1, never "+1" or " 1".
+    """
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit():
+            raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer.")
+        # int() refuses more than 4300 digits: compare lengths first.
+        digits = value.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_INT)):
+            raise ProtocolError(BAD_FRAME, f"'{name}' is out of range.")
+        value = int(digits)
+    # bool is an int in Python; the protocol does not accept true as 1.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer.")
+    if not minimum <= value <= maximum:
+        raise ProtocolError(BAD_FRAME, f"'{name}' is out of range.")
+    return value
+
+
 def _int_field(data: dict, name: str, *, minimum: int, required: bool = True) -> int | None:
     value = data.get(name)
     if value is None and not required:
         return None
-    # bool is an int in Python; the protocol does not accept true as 1.
-    if not isinstance(value, int) or isinstance(value, bool):
+    if isinstance(value, str):  # a frame's integers are JSON numbers, not strings
         raise ProtocolError(BAD_FRAME, f"'{name}' must be an integer.")
-    if not minimum <= value <= MAX_INT:
-        raise ProtocolError(BAD_FRAME, f"'{name}' is out of range.")
-    return value
+    return parse_int(value, name, minimum=minimum)
 
 
 def _is_utf8_encodable(text: str) -> bool:
@@ -200,23 +225,11 @@ def _is_utf8_encodable(text: str) -> bool:
 
 
 def clean_body(value: Any, *, client_id: str | None = None) -> str:
-    """Validate a message body: a string, stripped, not empty, within `body_max`."""
-    if not isinstance(value, str):
-        raise ProtocolError(BAD_FRAME, "'body' must be a string.", client_id=client_id)
-    body = value.strip()
-    if not body:
-        raise ProtocolError(EMPTY, "The message is empty.", client_id=client_id)
-    if len(body) > settings.CHAT_BODY_MAX:
-        raise ProtocolError(
-            TOO_LONG,
-            f"Messages are limited to {settings.CHAT_BODY_MAX} characters.",
-            client_id=client_id,
-        )
-    if "\x00" in body:
-        raise ProtocolError(BAD_FRAME, "The message contains a NUL character.", client_id=client_id)
-    if not _is_utf8_encodable(body):
-        raise ProtocolError(BAD_FRAME, "The message is not valid Unicode.", client_id=client_id)
-    return body
+    """Validate a message body as the services do, as a wire error echoing `client_id`."""
+    try:
+        return clean_message_body(value)
+    except errors.ChatError as error:
+        raise ProtocolError.of(error, client_id=client_id) from None
 
 
 def clean_send(data: dict) -> SendCommand:
@@ -252,9 +265,13 @@ def clean_limit(value: Any) -> int:
     """Validate a page size: an integer from 1 to 100, 50 when absent."""
     if value is None:
         return settings.CHAT_PAGE_SIZE
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= HISTORY_LIMIT_MAX:
-        raise ProtocolError(BAD_FRAME, f"'limit' must be an integer from 1 to {HISTORY_LIMIT_MAX}.")
-    return value
+    try:
+        if isinstance(value, str):  # a frame's integers are JSON numbers, not strings
+            raise ProtocolError(BAD_FRAME, "'limit' must be an integer.")
+        return parse_int(value, "limit", minimum=1, maximum=HISTORY_LIMIT_MAX)
+    except ProtocolError:
+        message = f"'limit' must be an integer from 1 to {HISTORY_LIMIT_MAX}."
+        raise ProtocolError(BAD_FRAME, message) from None
 
 
 def _clean_history(data: dict) -> HistoryCommand:
@@ -291,82 +308,11 @@ def parse_frame(text: str):
         raise ProtocolError(BAD_FRAME, "Unknown frame type.", client_id=_client_id_of(data))
     try:
         return cleaner(data)
-    except ProtocolError as error:
-        if error.client_id is None:
-            error.client_id = _client_id_of(data)
-        raise
+    except errors.ChatError as error:
+        raise ProtocolError.of(error, client_id=_client_id_of(data)) from None
 
 
 # --- outbound objects and events ----------------------------------------------
-
-
-def format_time(value: datetime | None) -> str | None:
-    """Format a time as UTC ISO 8601 ending in Z."""
-    if value is None:
-        return None
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    # isoformat() is several times faster than strftime(); [:26] drops the "+00:00".
-    return value.isoformat(timespec="microseconds")[:26] + "Z"
-
-
-# The fields of a Message object, in the order of message_row_data's row: a query's
-# values_list(*MESSAGE_FIELDS) gives them without building model instances.
-MESSAGE_FIELDS = (
-    "id",
-    "rev",
-    "author_id",
-    "author__username",
-    "body",
-    "created_at",
-    "edited_at",
-    "deleted_at",
-    "client_id",
-)
-
-
-def message_row_data(row: tuple, room_slug: str) -> dict:
-    """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
-    message_id, rev, author_id, username, body, created_at, edited_at, deleted_at, client_id = row
-    deleted = deleted_at is not None
-    return {
-        "id": message_id,
-        "rev": rev,
-        "room": room_slug,
-        "author": {"id": author_id, "username": username},
-        "body": "" if deleted else body,
-        "created_at": format_time(created_at),
-        "edited_at": format_time(edited_at),
-        "deleted": deleted,
-        "client_id": client_id,
-    }
-
-
-def message_data(message: Message, *, room_slug: str | None = None) -> dict:
-    """Return the protocol's Message object (needs `author` loaded)."""
-    row = (
-        message.pk,
-        message.rev,
-        message.author_id,
-        message.author.username,
-        message.body,
-        message.created_at,
-        message.edited_at,
-        message.deleted_at,
-        message.client_id,
-    )
-    return message_row_data(row, room_slug if room_slug is not None else message.room.slug)
-
-
-def room_data(room: Room) -> dict:
-    """Return the protocol's room object."""
-    return {
-        "slug": room.slug,
-        "name": room.name,
-        "topic": room.topic,
-        "private": room.is_private,
-        "archived": room.is_archived,
-    }
 
 
 def limits_data() -> dict:
@@ -389,10 +335,96 @@ def encode(frame: dict) -> str:
         return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def frame_event(frame: dict, *, room_id: int, **routing) -> dict:
-    """Wrap a frame, encoded once, as the channel-layer event the room hubs fan out.
+def encode_page(frame: dict) -> str:
+    """Encode a `sync` or `history` frame within CHAT_SEND_FRAME_MAX bytes.
 
-    `routing` may carry `origin_channel` (that socket was answered directly) or
-    `skip_user_id` (that user's sockets do not get it).
+    The server may not send a message larger than its WebSocket limit (daphne's
+    --websocket-max-message-size refuses to send one, too), and long messages make a
+    full page larger than that. A page that does not fit is cut short, at least one
+    message kept: a `sync` keeps its oldest revisions and says `complete: false` with the
+    `rev` it reached; a `history` keeps its newest messages and says `has_more: true`.
+    Either way the client asks again, as it already does.
     """
-    return {"type": "chat.frame", "room": room_id, "text": encode(frame), **routing}
+    data = orjson.dumps(frame)
+    limit = settings.CHAT_SEND_FRAME_MAX
+    messages = frame["messages"]
+    if len(data) <= limit or len(messages) <= 1:
+        return data.decode()
+    envelope = len(orjson.dumps({**frame, "messages": [], "complete": False, "has_more": True}))
+    sizes = [len(orjson.dumps(message)) + 1 for message in messages]  # +1: the comma
+    budget, kept = limit - envelope, 0
+    ordered = sizes if frame["type"] == "sync" else reversed(sizes)
+    for size in ordered:
+        if kept and budget < size:
+            break
+        budget -= size
+        kept += 1
+    if frame["type"] == "sync":
+        kept_messages = messages[:kept]
+        cut = {"messages": kept_messages, "rev": kept_messages[-1]["rev"], "complete": False}
+    else:
+        cut = {"messages": messages[len(messages) - kept :], "has_more": True}
+    return orjson.dumps({**frame, **cut}).decode()
+
+
+def hello_me(user, access) -> dict:
+    """Return `hello.me`: who the socket is, and what they may do in the room."""
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "staff": user.is_staff,
+        "role": access.role,
+        "muted": access.muted,
+        "muted_until": format_time(access.muted_until),
+        "can_moderate": access.moderate,
+        "can_manage_roles": access.manage_roles,
+    }
+
+
+# Events whose data is the frame's body as it is, under `type` = the event's kind.
+_FORWARDED = frozenset(
+    {
+        events.MESSAGE_NEW,
+        events.MESSAGE_UPDATED,
+        events.MESSAGE_DELETED,
+        events.PRESENCE,
+        events.TYPING,
+        events.ROOM_UPDATED,
+        events.ROOMS_UPDATED,
+        events.ROOMS_REMOVED,
+        events.MEMBER_UPDATED,
+        events.MEMBER_REMOVED,
+    }
+)
+
+
+def event_frame(kind: str, data: dict) -> dict | None:
+    """Return the protocol-1 frame of a domain event, or None when it has none."""
+    if kind not in _FORWARDED:
+        return None
+    frame = {"type": kind}
+    frame.update((name, value) for name, value in data.items() if not name.startswith("_"))
+    return frame
+
+
+def encode_event(event: dict) -> str | None:
+    """Encode the frame of an event as it arrives at a hub (once per process)."""
+    frame = event_frame(event["kind"], event["data"])
+    return None if frame is None else encode(frame)
+
+
+# Why a socket was closed by the room's side, as the `room.closed` frame says it.
+CLOSED_DETAILS = {
+    "banned": "You were banned from {room}.",
+    "removed": "You were removed from {room}.",
+    "private": "{room} is now private: you no longer have access to it.",
+    "deleted": "{room} was deleted.",
+}
+CLOSED_CODES = {"deleted": CLOSE_NOT_FOUND}
+
+
+def room_closed(reason: str, room_name: str) -> tuple[dict, int]:
+    """Return the `room.closed` frame for `reason` and the close code that follows it."""
+    detail = CLOSED_DETAILS.get(reason, "You no longer have access to {room}.")
+    frame = {"type": "room.closed", "reason": reason, "detail": detail.format(room=room_name)}
+    return frame, CLOSED_CODES.get(reason, CLOSE_FORBIDDEN)

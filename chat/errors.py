@@ -1,0 +1,59 @@
+"""Domain errors: what a service refuses, with a code and a detail for people.
+
+Services raise these and know nothing of transports; each transport maps them (the
+socket to an `error` frame, the HTTP API to a status and a JSON body, the admin to a
+message). `extra` carries the fields a code documents (`retry_after`, `until`).
+"""
+
+
+class ChatError(Exception):
+    """A refused action."""
+
+    code = "error"
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = {name: value for name, value in extra.items() if value is not None}
+
+
+class Invalid(ChatError):
+    """Input that does not have the expected shape."""
+
+    code = "bad_frame"
+
+
+class Empty(Invalid):
+    code = "empty"
+
+
+class TooLong(Invalid):
+    code = "too_long"
+
+
+class NotFound(ChatError):
+    """No such thing, or one the user may not know of (a private room stays hidden)."""
+
+    code = "not_found"
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+
+
+class RateLimited(ChatError):
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> float | None:
+        return self.extra.get("retry_after")
+
+
+class RoomArchived(ChatError):
+    code = "room_archived"
+
+
+class Muted(ChatError):
+    """The member may read the room but not post in it (until `until`, or until lifted)."""
+
+    code = "muted"

@@ -1,0 +1,1 @@
+"""The WebSocket side of chat: sockets, the wire protocol, fan-out, presence."""

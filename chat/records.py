@@ -1,0 +1,93 @@
+"""Chat data as plain records: what services return, selectors read and events carry.
+
+Plain values only (numbers, strings, lists, dicts), so that a record crosses processes
+through the channel layer unchanged; protocol 1 sends them to clients as they are.
+"""
+
+from datetime import UTC, datetime
+
+from .models import Membership, Message, Room
+
+
+def format_time(value: datetime | None) -> str | None:
+    """Format a time as UTC ISO 8601 ending in Z."""
+    if value is None:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat() is several times faster than strftime(); [:26] drops the "+00:00".
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+# The fields of a Message object, in the order of message_row_data's row: a query's
+# values_list(*MESSAGE_FIELDS) gives them without building model instances.
+MESSAGE_FIELDS = (
+    "id",
+    "rev",
+    "author_id",
+    "author__username",
+    "body",
+    "created_at",
+    "edited_at",
+    "deleted_at",
+    "client_id",
+)
+
+
+def message_row_data(row: tuple, room_slug: str) -> dict:
+    """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
+    message_id, rev, author_id, username, body, created_at, edited_at, deleted_at, client_id = row
+    deleted = deleted_at is not None
+    return {
+        "id": message_id,
+        "rev": rev,
+        "room": room_slug,
+        "author": {"id": author_id, "username": username},
+        "body": "" if deleted else body,
+        "created_at": format_time(created_at),
+        "edited_at": format_time(edited_at),
+        "deleted": deleted,
+        "client_id": client_id,
+    }
+
+
+def message_data(message: Message, *, room_slug: str | None = None) -> dict:
+    """Return the protocol's Message object (needs `author` loaded)."""
+    row = (
+        message.pk,
+        message.rev,
+        message.author_id,
+        message.author.username,
+        message.body,
+        message.created_at,
+        message.edited_at,
+        message.deleted_at,
+        message.client_id,
+    )
+    return message_row_data(row, room_slug if room_slug is not None else message.room.slug)
+
+
+def room_data(room: Room) -> dict:
+    """Return the protocol's room object."""
+    return {
+        "slug": room.slug,
+        "name": room.name,
+        "topic": room.topic,
+        "private": room.is_private,
+        "archived": room.is_archived,
+    }
+
+
+def user_data(user_id: int, username: str) -> dict:
+    return {"id": user_id, "username": username}
+
+
+def member_data(membership: Membership) -> dict:
+    """Return a member's record (needs `user` loaded)."""
+    muted = membership.is_muted()
+    return {
+        "user": user_data(membership.user_id, membership.user.get_username()),
+        "role": membership.role,
+        "muted": muted,
+        "muted_until": format_time(membership.muted_until) if muted else None,
+    }

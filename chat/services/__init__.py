@@ -1,0 +1,50 @@
+"""Every write to chat data, as services: validate, write in one transaction, emit events
+on commit (chat.events). They raise chat.errors and return models or plain records;
+transports (socket, HTTP API, admin) map both."""
+
+from ..validation import clean_body
+from .accounts import user_deactivate, user_login_changed
+from .members import (
+    member_add,
+    member_ban,
+    member_change,
+    member_mute,
+    member_remove,
+    member_set_role,
+    member_unban,
+    member_unmute,
+    user_by_name,
+)
+from .messages import message_delete, message_edit, message_send
+from .rooms import (
+    ROOM_PUBLIC_FIELDS,
+    room_create,
+    room_delete,
+    room_name_taken,
+    room_open,
+    room_update,
+)
+
+__all__ = [
+    "ROOM_PUBLIC_FIELDS",
+    "clean_body",
+    "member_add",
+    "member_ban",
+    "member_change",
+    "member_mute",
+    "member_remove",
+    "member_set_role",
+    "member_unban",
+    "member_unmute",
+    "message_delete",
+    "message_edit",
+    "message_send",
+    "room_create",
+    "room_delete",
+    "room_name_taken",
+    "room_open",
+    "room_update",
+    "user_by_name",
+    "user_deactivate",
+    "user_login_changed",
+]

@@ -1,0 +1,171 @@
+"""Messages: send, edit, delete. Each checks the access rule on the room's current state,
+takes the room's next revision in the same transaction, and emits its event on commit."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import events, policy, ratelimit
+from ..errors import Forbidden, NotFound, RateLimited, RoomArchived
+from ..models import Membership, Message, ModerationAction, Room
+from ..records import message_data
+from ..selectors import message_id_by_client_id
+from ..validation import clean_body
+from .log import log_action
+from .revisions import take_next_rev
+from .rooms import room_gone
+
+
+def _take_send_token(*, user, room: Room) -> None:
+    """Sends and edits share one bucket per user and room (CHAT_RATE_MESSAGES per period)."""
+    retry_after = ratelimit.take_token(
+        key=f"send:{user.pk}:{room.pk}",
+        capacity=settings.CHAT_RATE_MESSAGES,
+        period=settings.CHAT_RATE_PERIOD,
+    )
+    if retry_after:
+        raise RateLimited("You are sending messages too fast.", retry_after=retry_after)
+
+
+def _write_access(room: Room, user) -> tuple[policy.Access, Membership | None]:
+    """Take the room's next revision (locking it) and decide access on what is current.
+
+    The revision is only kept if the caller's transaction commits; a refusal rolls it
+    back. Reading the flags under the lock means a ban, a privacy change or an archive
+    committed before this write is never missed, whatever the socket still believes.
+    """
+    try:
+        take_next_rev(room)
+    except Room.DoesNotExist:
+        raise room_gone() from None
+    membership = (
+        Membership.objects.filter(room_id=room.pk, user_id=user.pk)
+        .only("id", "role", "banned", "muted", "muted_until")
+        .first()
+    )
+    return policy.room_access(room=room, membership=membership, user=user), membership
+
+
+def _existing(*, room: Room, author, client_id: str | None) -> dict | None:
+    if client_id is None:
+        return None
+    message_id = message_id_by_client_id(room_id=room.pk, author_id=author.pk, client_id=client_id)
+    if message_id is None:
+        return None
+    return message_data(
+        Message.objects.select_related("author").get(pk=message_id), room_slug=room.slug
+    )
+
+
+def message_send(
+    *, room: Room, author, body: str, client_id: str | None = None, origin_channel: str = ""
+) -> tuple[dict, bool]:
+    """Store a message and emit `message.new`; return (message, created).
+
+    A repeated `client_id` stores nothing and returns the message already stored. A
+    reader of a public room who posts becomes a member.
+    """
+    body = clean_body(body)
+    existing = _existing(room=room, author=author, client_id=client_id)
+    if existing is not None:
+        return existing, False
+    _take_send_token(user=author, room=room)
+    try:
+        with transaction.atomic():
+            access, membership = _write_access(room, author)
+            policy.check_post(access)
+            if membership is None:
+                Membership.objects.create(room=room, user=author)  # posting joins
+            message = Message.objects.create(
+                room=room, author=author, body=body, client_id=client_id, rev=room.rev
+            )
+            data = message_data(message, room_slug=room.slug)
+            events.emit(
+                events.Event(
+                    events.MESSAGE_NEW,
+                    {"message": data},
+                    events.to_room(room.pk),
+                    origin_channel=origin_channel,
+                )
+            )
+    except IntegrityError:
+        # A concurrent send with the same client_id won the race: answer with its row.
+        existing = _existing(room=room, author=author, client_id=client_id)
+        if existing is None:
+            raise
+        return existing, False
+    return data, True
+
+
+def _message_for_change(*, room: Room, message_id: int) -> Message:
+    message = (
+        Message.objects.select_related("author")
+        .select_for_update()
+        .filter(room=room, pk=message_id, deleted_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise NotFound("No such message in this room.")
+    return message
+
+
+def _save_change(
+    message: Message, *, room: Room, fields: list[str], kind: str, origin: str
+) -> dict:
+    """Save a changed message under the revision just taken and emit `kind`."""
+    message.rev = room.rev
+    message.save(update_fields=[*fields, "rev"])
+    data = message_data(message, room_slug=room.slug)
+    events.emit(
+        events.Event(kind, {"message": data}, events.to_room(room.pk), origin_channel=origin)
+    )
+    return data
+
+
+def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel: str = "") -> dict:
+    """Change a message's body (its author only) and emit `message.updated`."""
+    body = clean_body(body)
+    _take_send_token(user=user, room=room)
+    with transaction.atomic():
+        access, _membership = _write_access(room, user)
+        policy.check_post(access)
+        message = _message_for_change(room=room, message_id=message_id)
+        if message.author_id != user.pk:
+            raise Forbidden("Only the author can edit a message.")
+        if message.body == body:
+            transaction.set_rollback(True)  # gives the revision back: nothing changed
+            return message_data(message, room_slug=room.slug)
+        message.body = body
+        message.edited_at = timezone.now()
+        return _save_change(
+            message,
+            room=room,
+            fields=["body", "edited_at"],
+            kind=events.MESSAGE_UPDATED,
+            origin=origin_channel,
+        )
+
+
+def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "") -> dict:
+    """Soft-delete a message (its author, the room's moderators, staff); emit `message.deleted`."""
+    with transaction.atomic():
+        access, _membership = _write_access(room, user)
+        if not access.moderate:
+            policy.check_see(access)
+        if access.archived:
+            raise RoomArchived("This room is archived.")
+        message = _message_for_change(room=room, message_id=message_id)
+        if not policy.can_delete_message(access=access, user=user, author_id=message.author_id):
+            raise Forbidden("Only the author or the room's moderators can delete a message.")
+        message.deleted_at = timezone.now()
+        if message.author_id != user.pk:
+            kind = ModerationAction.Kind.DELETE_MESSAGE
+            detail = f"message {message.pk}"
+            log_action(room=room, actor=user, target=message.author, kind=kind, detail=detail)
+        return _save_change(
+            message,
+            room=room,
+            fields=["deleted_at"],
+            kind=events.MESSAGE_DELETED,
+            origin=origin_channel,
+        )
