@@ -12,3 +12,6 @@ class ChatConfig(AppConfig):
 
         # Domain events reach open sockets through the channel layer.
         events.set_transport(ChannelLayerTransport())
+        from .realtime import backpressure
+
+        backpressure.install()  # under daphne, including manage.py runserver

@@ -24,6 +24,9 @@ def use_uvloop() -> str:
 def main() -> None:
     loop = use_uvloop()
     print(f"myproject.serve: daphne on {loop}", file=sys.stderr, flush=True)
+    from chat.realtime.backpressure import install
+
+    install()  # before daphne serves; chat's ready() does it too, for manage.py runserver
     from daphne.cli import CommandLineInterface
 
     CommandLineInterface.entrypoint()
