@@ -225,7 +225,9 @@ class LiveClient:
         while not self._closing:
             port = self.ports[self._port_index]
             url = f"ws://127.0.0.1:{port}/ws/rooms/{self.slug}/?since={self.view.rev}"
-            headers = {"Origin": "http://127.0.0.1", "Cookie": f"sessionid={self.cookie}"}
+            # A page of this server: the same host on another port would be refused.
+            origin = f"http://127.0.0.1:{port}"
+            headers = {"Origin": origin, "Cookie": f"sessionid={self.cookie}"}
             opened = False
             greeted_before = self.connection
             try:
