@@ -38,13 +38,14 @@ else \
 fi
 endef
 
-.PHONY: help run migrate superuser test lint test-python test-django system-deps deps compose-check clean bench
+.PHONY: help run migrate superuser test lint test-js test-python test-django system-deps deps compose-check clean bench
 
 help:
 	@echo "make run          set up, migrate and serve http://$(HOST):$(PORT) (SQLite, in-process layer)"
 	@echo "make superuser    create an admin account for /admin/"
-	@echo "make test         system packages, deps, ruff, the whole suite (pytest and manage.py test)"
+	@echo "make test         system packages, deps, ruff, node tests, the whole suite (pytest and manage.py test)"
 	@echo "make lint         ruff check and ruff format --check"
+	@echo "make test-js      the page's logic modules through node --test (static/js/tests/)"
 	@echo "make test-python  the suite through pytest"
 	@echo "make test-django  the suite through Django's runner (python manage.py test)"
 	@echo "make clean        remove caches, test databases and collected static files"
@@ -62,8 +63,11 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 deps: $(STAMP)
 
+# Node runs the front end's unit tests. It may come from outside dpkg (nvm, a tarball):
+# Debian's nodejs is installed only when there is no node at all.
 system-deps:
 	@$(call apt_ensure,$(TEST_PACKAGES) python3-venv)
+	@command -v node >/dev/null || { $(call apt_ensure,nodejs); }
 
 # --- running ----------------------------------------------------------------------------
 
@@ -80,12 +84,19 @@ superuser: migrate
 
 test: system-deps $(STAMP)
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-django
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The page's logic modules (stores, protocol, outbox, members) under Node's own runner;
+# no npm, no packages. The files are named (not the folder): node 18-20 would search a
+# folder, but from node 21 on the arguments are file patterns.
+test-js:
+	node --test static/js/tests/*.test.js
 
 # pytest exits 5 when it collects nothing: that fails the target, as it should.
 test-python: $(STAMP)

@@ -11,6 +11,9 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     """
 
     manifest_strict = False
+    # The page's ES modules import each other: rewrite those imports to the hashed names
+    # too, or a browser could mix a new room.js with old cached modules after a deploy.
+    support_js_module_import_aggregation = True
 
     def stored_name(self, name):
         if not self.hashed_files:

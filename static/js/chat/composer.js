@@ -1,0 +1,136 @@
+// composer.js: the message box. It counts characters against the server's limits,
+// sends on Enter, tells the room we type, and says why it is closed when it is: the room
+// is gone or closed to us, archived, or we are muted (in that order of precedence).
+
+import { codePoints, fitsFrame, typingFrame } from "./protocol.js";
+import { TypingSender } from "./typing.js";
+
+const COUNTER_FROM = 0.9; // show the length counter from 90 % of body_max
+const ARCHIVED_TEXT = "This room is archived: it can be read but not written to.";
+
+export class Composer {
+  /**
+   * ui: {composer, input, counter, send}; limits: {bodyMax, frameMax} (hello may change
+   * them); roomName(): for the placeholder; send(frame) -> bool; onSubmit(body): queue a
+   * message; showNotice(text).
+   */
+  constructor({ ui, limits, roomName, send, onSubmit, showNotice }) {
+    Object.assign(this, { ui, limits, roomName, onSubmit, showNotice });
+    this.archived = false;
+    this.mutedText = null; // why we may not post, while muted
+    this.closedText = null; // why we never will again from this page
+    this.typing = new TypingSender({
+      send: (active) => send(typingFrame(active)),
+      hasText: () => Boolean(this.text()),
+    });
+  }
+
+  listen() {
+    const { composer, input } = this.ui;
+    composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    input.addEventListener("keydown", (event) => {
+      // Enter sends, Shift+Enter is a new line; never interrupt an IME composition.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    input.addEventListener("input", () => {
+      this.update();
+      if (this.text()) this.typing.typed();
+      else this.typing.stop();
+    });
+    input.addEventListener("blur", () => {
+      if (!this.text()) this.typing.stop();
+    });
+  }
+
+  text() {
+    return this.ui.input.value.trim();
+  }
+
+  /** Put text in an empty composer (a failed message to fix); return whether it did. */
+  offer(text) {
+    if (this.text()) return false;
+    this.ui.input.value = text;
+    this.update();
+    this.ui.input.focus();
+    return true;
+  }
+
+  /** Why nothing may be sent now, whatever is typed: {kind, text}, or null. */
+  block() {
+    if (this.closedText !== null) return { kind: "closed", text: this.closedText };
+    if (this.archived) return { kind: "archived", text: ARCHIVED_TEXT };
+    if (this.mutedText !== null) return { kind: "muted", text: this.mutedText };
+    return null;
+  }
+
+  blocked() {
+    return this.block() !== null;
+  }
+
+  fits(text) {
+    return codePoints(text) <= this.limits.bodyMax && fitsFrame(text, this.limits.frameMax);
+  }
+
+  update() {
+    const { input, counter, send } = this.ui;
+    const text = this.text();
+    const length = codePoints(text);
+    const tooLong = !this.fits(text);
+    counter.hidden = length < this.limits.bodyMax * COUNTER_FROM;
+    counter.textContent = `${length} / ${this.limits.bodyMax}`;
+    counter.classList.toggle("is-over", tooLong);
+    send.disabled = this.blocked() || !text || tooLong;
+    // Grow with the text, up to the CSS max-height.
+    input.style.height = "auto";
+    input.style.height = `${input.scrollHeight}px`;
+  }
+
+  submit() {
+    const body = this.text();
+    if (!body || this.blocked()) return;
+    if (!this.fits(body)) {
+      this.ui.counter.hidden = false;
+      this.showNotice(`Messages are limited to ${this.limits.bodyMax} characters.`);
+      return;
+    }
+    this.typing.stop();
+    this.onSubmit(body);
+    this.ui.input.value = "";
+    this.update();
+  }
+
+  setArchived(archived) {
+    this.archived = archived;
+    this.redrawState();
+  }
+
+  /** Muted (text: why, shown in the box) or not (null). */
+  setMuted(text) {
+    if (text === this.mutedText) return;
+    this.mutedText = text;
+    if (text !== null) this.typing.stop();
+    this.redrawState();
+  }
+
+  /** For good: the room is lost to us (text: why). */
+  close(text) {
+    this.closedText = text;
+    this.typing.stop();
+    this.redrawState();
+  }
+
+  redrawState() {
+    const { composer, input } = this.ui;
+    const block = this.block();
+    input.disabled = block !== null;
+    input.placeholder = block?.text ?? `Message #${this.roomName()}`;
+    composer.dataset.blocked = block?.kind ?? ""; // for CSS and tests
+    this.update();
+  }
+}

@@ -1,0 +1,132 @@
+// render.js: DOM building blocks of the room page: elements with text (never HTML),
+// avatars, times, and one message drawn from a protocol message object. Nothing here
+// runs at import time but the time formats, so node can import it too.
+
+const AVATAR_COLOURS = 8; // .avatar-c0 ... .avatar-c7 in app.css; chat_tags.avatar_colour agrees
+
+/** Create an element with a class and, optionally, text (always as text, never HTML). */
+export function h(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function toInt(value) {
+  const number = Number.parseInt(value, 10);
+  return Number.isFinite(number) ? number : 0;
+}
+
+export function avatarColour(username) {
+  let value = 0;
+  for (let i = 0; i < username.length; i += 1) {
+    value = (Math.imul(value, 31) + username.charCodeAt(i)) >>> 0;
+  }
+  return `avatar-c${value % AVATAR_COLOURS}`;
+}
+
+export function avatar(username) {
+  const initial = [...username][0]?.toUpperCase() ?? "?";
+  const node = h("span", `avatar ${avatarColour(username)}`, initial);
+  node.setAttribute("aria-hidden", "true");
+  return node;
+}
+
+export function actionButton(action, label) {
+  const button = h("button", "message-action", label);
+  button.type = "button";
+  button.dataset.action = action;
+  return button;
+}
+
+// --- times ----------------------------------------------------------------------------
+
+const shortTime = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+const dayAndTime = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+});
+const fullTime = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+export function fillTime(timeEl, iso) {
+  const date = new Date(iso);
+  timeEl.dateTime = iso;
+  if (Number.isNaN(date.getTime())) return;
+  timeEl.textContent = shortTime.format(date);
+  timeEl.title = fullTime.format(date);
+}
+
+/** A moment ahead in local time: "14:05" today, with the day when it is not today. */
+export function formatUntil(iso, now = new Date()) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toDateString() === now.toDateString()
+    ? shortTime.format(date)
+    : dayAndTime.format(date);
+}
+
+// --- messages -------------------------------------------------------------------------
+
+/**
+ * Draw one message. `me` is {id, staff, can_moderate}: my own messages can be edited,
+ * and deleted by me; anyone's by a moderator of the room or staff.
+ */
+export function renderMessage(msg, me) {
+  const own = msg.author.id === me.id;
+  const li = h("li", "message");
+  li.classList.toggle("is-own", own);
+  li.classList.toggle("is-deleted", msg.deleted);
+  li.dataset.id = msg.id;
+  li.dataset.rev = msg.rev;
+  li.dataset.authorId = msg.author.id;
+  li.dataset.author = msg.author.username;
+
+  const meta = h("div", "message-meta");
+  const time = h("time", "message-time");
+  fillTime(time, msg.created_at);
+  meta.append(h("span", "message-author", msg.author.username), time);
+  if (msg.edited_at && !msg.deleted) meta.append(h("span", "message-edited", "(edited)"));
+
+  const body = msg.deleted
+    ? h("div", "message-body is-deleted", "message deleted")
+    : h("div", "message-body", msg.body);
+
+  const main = h("div", "message-main");
+  main.append(meta, body);
+  li.append(avatar(msg.author.username), main);
+
+  if (!msg.deleted && (own || me.staff || me.can_moderate)) {
+    const actions = h("div", "message-actions");
+    if (own) actions.append(actionButton("edit", "Edit"));
+    actions.append(actionButton("delete", "Delete"));
+    li.append(actions);
+  }
+  return li;
+}
+
+/**
+ * Read a server-rendered item back into a protocol message, so that one renderer
+ * (renderMessage) draws every message, whatever brought it.
+ */
+export function messageFromElement(li, slug) {
+  const deleted = li.dataset.deleted === "true";
+  return {
+    id: toInt(li.dataset.id),
+    rev: toInt(li.dataset.rev),
+    room: slug,
+    author: { id: toInt(li.dataset.authorId), username: li.dataset.author ?? "" },
+    body: deleted ? "" : (li.querySelector(".message-body")?.textContent ?? ""),
+    created_at: li.querySelector("time")?.getAttribute("datetime") ?? "",
+    edited_at: li.dataset.editedAt || null,
+    deleted,
+    client_id: li.dataset.clientId || null,
+  };
+}

@@ -1,0 +1,203 @@
+// timeline_ui.js: the list of messages on the page. It draws what the Timeline store
+// holds, in id order, grouped by author; follows the bottom as messages arrive without
+// moving what the reader is looking at; and loads earlier pages (HTTP) when scrolled up.
+
+import { messageFromElement, renderMessage, toInt } from "./render.js";
+
+const PAGE_SIZE = 50;
+const AT_BOTTOM_PX = 48;
+const NEAR_TOP_PX = 120;
+const GROUP_WINDOW_MS = 5 * 60 * 1000; // messages by one author this close share a header
+
+export class TimelineView {
+  /**
+   * - ui: the page's elements (timeline, messages, newPill, loadEarlier, historyNote);
+   * - timeline: the Timeline store; me(): {id, staff, can_moderate};
+   * - onSnapshot(msg): every snapshot passes here first (it may acknowledge a send);
+   * - historyUrl: the messages API; onUnauthenticated(), showNotice(text).
+   */
+  constructor({ ui, timeline, me, onSnapshot, historyUrl, onUnauthenticated, showNotice }) {
+    Object.assign(this, { ui, timeline, me, onSnapshot, historyUrl, onUnauthenticated });
+    this.showNotice = showNotice;
+    this.views = new Map(); // id -> {el, editing}
+    this.loadingEarlier = false;
+  }
+
+  listen() {
+    this.ui.timeline.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    this.ui.newPill.addEventListener("click", () => this.scrollToBottom());
+    this.ui.loadEarlier.addEventListener("click", () => this.loadEarlier());
+  }
+
+  // --- drawing ------------------------------------------------------------------------
+
+  /** Apply one message snapshot; return the store's verdict ("inserted", "updated", …). */
+  apply(msg, { older = false } = {}) {
+    this.onSnapshot(msg);
+    const result = this.timeline.apply(msg, { older });
+    const view = this.views.get(msg.id);
+    if (result === "unchanged") {
+      view?.el.classList.remove("is-saving"); // e.g. an edit that changed nothing
+    } else if (result === "updated") {
+      if (!view.editing || msg.deleted) this.redraw(msg.id);
+    } else if (result === "inserted") {
+      const el = renderMessage(msg, this.me());
+      this.views.set(msg.id, { el, editing: false });
+      this.insertInOrder(el, msg.id);
+      this.regroup(el);
+      this.regroup(el.nextElementSibling);
+    }
+    return result;
+  }
+
+  /** Draw a message afresh from the store (ending an edit in progress). */
+  redraw(id) {
+    const view = this.views.get(id);
+    const msg = this.timeline.get(id);
+    if (!view || !msg) return;
+    const fresh = renderMessage(msg, this.me());
+    view.el.replaceWith(fresh);
+    view.el = fresh;
+    view.editing = false;
+    this.regroup(fresh);
+  }
+
+  /** My rights changed (say, made a moderator): redraw every message not being edited. */
+  redrawActions() {
+    for (const [id, view] of this.views) if (!view.editing) this.redraw(id);
+  }
+
+  clearSaving() {
+    for (const li of this.ui.messages.querySelectorAll(".is-saving")) {
+      li.classList.remove("is-saving");
+    }
+  }
+
+  /** Place an element by id: ids grow with time, so this is the timeline order. */
+  insertInOrder(li, id) {
+    let before = this.ui.messages.lastElementChild;
+    while (before && toInt(before.dataset.id) > id) before = before.previousElementSibling;
+    if (before) before.after(li);
+    else this.ui.messages.prepend(li);
+  }
+
+  /**
+   * A message right after another by the same author, a few minutes apart at most, is
+   * drawn as a continuation: no avatar or name again.
+   */
+  regroup(li) {
+    if (!li) return;
+    const msg = this.timeline.get(toInt(li.dataset.id));
+    const before = this.timeline.get(toInt(li.previousElementSibling?.dataset.id));
+    const continues =
+      Boolean(msg && before) &&
+      msg.author.id === before.author.id &&
+      Date.parse(msg.created_at) - Date.parse(before.created_at) < GROUP_WINDOW_MS;
+    li.classList.toggle("is-continuation", continues);
+  }
+
+  /**
+   * Take over the messages the server rendered into the page; return the client_ids
+   * among them (an outbox restored after a reload must not resend those).
+   */
+  adoptServerRendered(slug) {
+    const storedClientIds = new Set();
+    for (const li of [...this.ui.messages.children]) {
+      const msg = messageFromElement(li, slug);
+      if (!msg.id) continue;
+      if (msg.client_id) storedClientIds.add(msg.client_id);
+      li.remove();
+      this.apply(msg, { older: true });
+    }
+    return storedClientIds;
+  }
+
+  // --- scrolling -------------------------------------------------------------------------
+
+  isAtBottom() {
+    const t = this.ui.timeline;
+    return t.scrollHeight - t.scrollTop - t.clientHeight < AT_BOTTOM_PX;
+  }
+
+  scrollToBottom() {
+    this.ui.timeline.scrollTop = this.ui.timeline.scrollHeight;
+    this.ui.newPill.hidden = true;
+  }
+
+  showNewPill() {
+    this.ui.newPill.hidden = false;
+  }
+
+  /** Run a change that adds to the bottom; follow it down only if the reader was there. */
+  followingBottom(change) {
+    const wasAtBottom = this.isAtBottom();
+    const result = change();
+    if (wasAtBottom) this.scrollToBottom();
+    return { result, wasAtBottom };
+  }
+
+  /** Run a change that adds above; keep what the reader sees where it was. */
+  keepingPosition(change) {
+    const t = this.ui.timeline;
+    const fromBottom = t.scrollHeight - t.scrollTop;
+    change();
+    t.scrollTop = t.scrollHeight - fromBottom;
+  }
+
+  onScroll() {
+    if (this.isAtBottom()) this.ui.newPill.hidden = true;
+    if (this.ui.timeline.scrollTop < NEAR_TOP_PX) this.loadEarlier();
+  }
+
+  // --- earlier pages (HTTP API) --------------------------------------------------------------
+
+  renderHistoryStatus() {
+    const { hasMore } = this.timeline;
+    this.ui.loadEarlier.hidden = !hasMore;
+    this.ui.loadEarlier.disabled = this.loadingEarlier;
+    this.ui.loadEarlier.textContent = this.loadingEarlier ? "Loading…" : "Load earlier messages";
+    this.ui.historyNote.hidden = hasMore;
+  }
+
+  async loadEarlier() {
+    const { timeline } = this;
+    if (this.loadingEarlier || !timeline.hasMore || timeline.oldestId === null) return;
+    this.loadingEarlier = true;
+    this.renderHistoryStatus();
+    let loaded = false;
+    try {
+      const url = new URL(this.historyUrl, window.location.href);
+      url.searchParams.set("before", timeline.oldestId);
+      url.searchParams.set("limit", PAGE_SIZE);
+      const response = await fetch(url, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.status === 401) {
+        this.onUnauthenticated();
+        return;
+      }
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const page = await response.json();
+      this.keepingPosition(() => {
+        for (const msg of page.messages) this.apply(msg, { older: true });
+      });
+      timeline.hasMore = Boolean(page.has_more) && page.messages.length > 0;
+      loaded = true;
+    } catch {
+      this.showNotice("Could not load earlier messages. Scroll up to try again.");
+    } finally {
+      this.loadingEarlier = false;
+      this.renderHistoryStatus();
+    }
+    // A short page may leave the top in sight, where no scroll event will come.
+    if (loaded) window.requestAnimationFrame(() => this.fillView());
+  }
+
+  fillView() {
+    const t = this.ui.timeline;
+    if (this.timeline.hasMore && t.scrollHeight <= t.clientHeight + NEAR_TOP_PX) {
+      this.loadEarlier();
+    }
+  }
+}
