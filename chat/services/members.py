@@ -25,6 +25,14 @@ def _target_membership(*, room: Room, target) -> Membership | None:
     return Membership.objects.select_for_update().filter(room=room, user=target).first()
 
 
+def _member(*, room: Room, target) -> Membership:
+    """Return the target's membership, locked; refuse someone who is not a member."""
+    membership = _target_membership(room=room, target=target)
+    if membership is None or membership.banned:
+        raise NotFound(f"{target.get_username()} is not a member of this room.")
+    return membership
+
+
 def _check_actor(*, room: Room, actor, target, membership: Membership | None) -> None:
     access = _actor_access(room=room, actor=actor)
     target_role = membership.role if membership is not None else None
@@ -74,9 +82,7 @@ def member_unban(*, room: Room, actor, target, reason: str = "") -> None:
 @transaction.atomic
 def member_remove(*, room: Room, actor, target, reason: str = "") -> None:
     """Remove a member: their sockets close; a public room lets them join again."""
-    membership = _target_membership(room=room, target=target)
-    if membership is None or membership.banned:
-        raise NotFound(f"{target.get_username()} is not a member of this room.")
+    membership = _member(room=room, target=target)
     _check_actor(room=room, actor=actor, target=target, membership=membership)
     membership.delete()
     log_action(room=room, actor=actor, target=target, kind=Kind.REMOVE, reason=reason)
@@ -88,9 +94,7 @@ def member_mute(
     *, room: Room, actor, target, until: datetime | None = None, reason: str = ""
 ) -> Membership:
     """Mute a member until `until` (or until unmuted): they read but can't post."""
-    membership = _target_membership(room=room, target=target)
-    if membership is None or membership.banned:
-        raise NotFound(f"{target.get_username()} is not a member of this room.")
+    membership = _member(room=room, target=target)
     _check_actor(room=room, actor=actor, target=target, membership=membership)
     membership.muted, membership.muted_until = True, until
     membership.save(update_fields=["muted", "muted_until"])
@@ -102,9 +106,7 @@ def member_mute(
 
 @transaction.atomic
 def member_unmute(*, room: Room, actor, target, reason: str = "") -> Membership:
-    membership = _target_membership(room=room, target=target)
-    if membership is None or membership.banned:
-        raise NotFound(f"{target.get_username()} is not a member of this room.")
+    membership = _member(room=room, target=target)
     _check_actor(room=room, actor=actor, target=target, membership=membership)
     membership.muted, membership.muted_until = False, None
     membership.save(update_fields=["muted", "muted_until"])
@@ -118,9 +120,7 @@ def member_set_role(*, room: Room, actor, target, role: str, reason: str = "") -
     """Make a member an owner, a moderator or a plain member (owners and staff only)."""
     if role not in Membership.Role.values:
         raise Invalid(f"'role' must be one of {', '.join(Membership.Role.values)}.")
-    membership = _target_membership(room=room, target=target)
-    if membership is None or membership.banned:
-        raise NotFound(f"{target.get_username()} is not a member of this room.")
+    membership = _member(room=room, target=target)
     access = _actor_access(room=room, actor=actor)
     policy.check_set_role(access=access, user=actor, role=role)
     policy.check_act_on(access=access, user=actor, target_user=target, target_role=membership.role)

@@ -258,6 +258,23 @@ class RoomPageModerationTests(ModerationSocketTestCase):
         self.assertEqual(response.status_code, 403)
         self.assertEqual(await self.log(), [], "refused actions are not logged")
 
+    async def test_actions_on_someone_who_is_not_a_member_are_not_found(self):
+        await database_sync_to_async(make_user)("stranger")
+        cases = [
+            ("stranger", "mute", {}),
+            ("stranger", "unmute", {}),
+            ("stranger", "remove", {}),
+            ("stranger", "role", {"role": "moderator"}),
+            ("bob", "unban", {}),
+            ("nobody", "ban", {}),
+            ("bob", "explode", {}),
+        ]
+        for username, action, body in cases:
+            response = await self.api(self.owner_page, username, action, **body)
+            self.assertEqual(response.status_code, 404, (username, action, response.content))
+            self.assertEqual(response.json()["error"]["code"], "not_found")
+        self.assertEqual(await self.log(), [])
+
     async def test_an_owner_promotes_a_moderator_who_then_can_moderate(self):
         bob, _ = await self.join(self.bob)
         response = await self.api(self.owner_page, "bob", "role", role="moderator")
