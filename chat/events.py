@@ -17,7 +17,7 @@ Tests see what a write sent with `captured_events()`.
 
 import contextlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from django.db import transaction
@@ -74,7 +74,6 @@ class Event:
     # The socket that was answered directly, and a user whose sockets skip the event.
     origin_channel: str = ""
     skip_user_id: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def emit(event: Event) -> None:
