@@ -131,26 +131,36 @@ def room_entry(*, slug: str, user) -> tuple[Room | None, Membership | None]:
         return None, None
     row = rows[0]
     room_values = dict(zip(_ENTRY_ROOM_FIELDS, row[: len(_ENTRY_ROOM_FIELDS)], strict=True))
-    membership_id, banned, role, muted, muted_until = row[len(_ENTRY_ROOM_FIELDS) :]
     # SQLite returns booleans as 0 and 1: the ORM's converters are skipped here.
     for name in ("is_private", "is_archived"):
         room_values[name] = bool(room_values[name])
     room = _partly_loaded(Room, room_values)
-    if membership_id is None:
-        return room, None
-    membership = _partly_loaded(
-        Membership,
-        {
-            "id": membership_id,
-            "room_id": room.pk,
-            "user_id": user.pk,
-            "banned": bool(banned),
-            "role": role,
-            "muted": bool(muted),
-            "muted_until": _aware(muted_until),
-        },
-    )
+    membership = _membership_of_row(row[len(_ENTRY_ROOM_FIELDS) :], room_id=room.pk, user=user)
     return room, membership
+
+
+_MEMBERSHIP_SQL = (
+    f"SELECT {_columns(Membership, _ENTRY_MEMBERSHIP_FIELDS)}"  # noqa: S608
+    f" FROM {connection.ops.quote_name(Membership._meta.db_table)}"
+    f" WHERE {column(Membership, 'room')} = %s AND {column(Membership, 'user')} = %s"
+)
+
+
+def room_membership_now(*, room_id: int, user) -> Membership | None:
+    """Return the user's membership of the room as it is now (every write checks it)."""
+    rows = _rows(_MEMBERSHIP_SQL, [room_id, user.pk])
+    return _membership_of_row(rows[0], room_id=room_id, user=user) if rows else None
+
+
+def _membership_of_row(row, *, room_id: int, user) -> Membership | None:
+    """Build a Membership from a row of _ENTRY_MEMBERSHIP_FIELDS (None: no membership)."""
+    membership_id, banned, role, muted, muted_until = row
+    if membership_id is None:
+        return None
+    # SQLite returns booleans as 0 and 1: the ORM's converters are skipped here.
+    values = {"id": membership_id, "room_id": room_id, "user_id": user.pk, "banned": bool(banned)}
+    values |= {"role": role, "muted": bool(muted), "muted_until": _aware(muted_until)}
+    return _partly_loaded(Membership, values)
 
 
 def _aware(value: datetime | None) -> datetime | None:

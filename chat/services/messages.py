@@ -9,7 +9,7 @@ from .. import events, policy, ratelimit
 from ..errors import Forbidden, NotFound, RateLimited, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
-from ..selectors import message_id_by_client_id
+from ..selectors import message_id_by_client_id, room_membership_now
 from ..validation import clean_body
 from .log import log_action
 from .revisions import take_next_rev
@@ -38,11 +38,7 @@ def _write_access(room: Room, user) -> tuple[policy.Access, Membership | None]:
         take_next_rev(room)
     except Room.DoesNotExist:
         raise room_gone() from None
-    membership = (
-        Membership.objects.filter(room_id=room.pk, user_id=user.pk)
-        .only("id", "role", "banned", "muted", "muted_until")
-        .first()
-    )
+    membership = room_membership_now(room_id=room.pk, user=user)
     return policy.room_access(room=room, membership=membership, user=user), membership
 
 

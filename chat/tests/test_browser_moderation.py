@@ -255,6 +255,40 @@ class AdminBansTests(ModerationBrowserTestCase):
         self.assertEqual(self.problems, [])
 
 
+class AdminRemovesTests(ModerationBrowserTestCase):
+    def test_membership_deleted_in_the_admin(self):
+        bob = self.open_room_as(self.bob)
+        opened = self.count_new_sockets(bob)
+        admin = self.admin_page()
+        path = f"/admin/chat/membership/{self.bob_membership.pk}/delete/"
+        admin.goto(f"{self.live_server_url}{path}")
+        with self.post_answered(admin, path):
+            admin.locator("input[type=submit]").click()
+
+        self.assert_cut_off(bob, "removed", opened, r"^You were removed from Lobby")
+        self.assertFalse(Membership.objects.filter(pk=self.bob_membership.pk).exists())
+        self.assertEqual(self.problems, [])
+
+
+class AdminMakesTheRoomPrivateTests(ModerationBrowserTestCase):
+    def test_a_reader_is_cut_off_and_a_member_stays(self):
+        carol = get_user_model().objects.create_user(username="carol", password=PASSWORD)
+        reader = self.open_room_as(carol)  # reads the public room without being a member
+        opened = self.count_new_sockets(reader)
+        bob = self.open_room_as(self.bob)
+        admin = self.admin_page()
+        path = f"/admin/chat/room/{self.room.pk}/change/"
+        admin.goto(f"{self.live_server_url}{path}")
+        admin.check("#id_is_private")
+        with self.post_answered(admin, path):
+            admin.click("input[name=_save]")
+
+        self.assert_cut_off(reader, "private", opened, r"^Lobby is now private")
+        self.wait_until_live(bob)
+        self.assertTrue(bob.locator("#composer-input").is_enabled())
+        self.assertEqual(self.problems, [])
+
+
 class AdminRenamesTests(ModerationBrowserTestCase):
     def test_sidebar_follows_a_rename(self):
         other = services.room_create(name="Garden", created_by=self.alice)

@@ -291,3 +291,22 @@ class RoomGetForUserTestCase(TestCase):
         room, access = selectors.room_get_for_user(slug="public", user=self.bob)
         self.assertEqual(room, self.public)
         self.assertEqual((access.see, access.post, access.archived), (True, False, True))
+
+
+class RoomMembershipNowTestCase(TestCase):
+    """The membership every write checks, read with one prepared statement."""
+
+    def test_reads_role_ban_and_mute_as_the_orm_does(self):
+        room, alice, bob = make_room("General"), make_user("alice"), make_user("bob")
+        until = timezone.now() + timedelta(minutes=5)
+        Membership.objects.create(
+            room=room, user=alice, role=Membership.Role.MODERATOR, muted=True, muted_until=until
+        )
+        with self.assertNumQueries(1):
+            membership = selectors.room_membership_now(room_id=room.pk, user=alice)
+        self.assertEqual(
+            (membership.role, membership.banned, membership.muted, membership.muted_until),
+            ("moderator", False, True, until),
+        )
+        self.assertTrue(membership.is_muted())
+        self.assertIsNone(selectors.room_membership_now(room_id=room.pk, user=bob))
