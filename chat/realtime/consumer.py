@@ -5,31 +5,26 @@ that change its access (a ban, a removal, a room made private or deleted) close 
 a `room.closed` frame that says why; every write is checked again by the services.
 """
 
-import contextlib
 import logging
 import time
 from collections import deque
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
-from redis.exceptions import RedisError
 
 from .. import errors, events, selectors, services
 from ..models import Room
 from . import protocol
 from .allowance import RequestBucket
 from .auth import AUTH_UNAVAILABLE
-from .hub import EVERYONE_TOPIC, SOCKET_GONE, get_hub, room_topic, user_topic
+from .base import ChatWebsocketConsumer, log_failure
+from .hub import EVERYONE_TOPIC, get_hub, room_topic, user_topic
 from .presence import broadcast_presence, get_presence
 from .protocol import (
     BAD_FRAME,
-    MALFORMED_CODES,
     RATE_LIMITED,
     SERVER_ERROR,
     DeleteCommand,
@@ -44,17 +39,6 @@ from .protocol import (
 from .sessions import session_watch
 
 logger = logging.getLogger(__name__)
-
-# Failures of the services a socket depends on: Redis, the database, the network to them.
-SERVICE_ERRORS = (RedisError, DatabaseError, OSError)
-
-
-def log_failure(error: Exception, message: str, *args) -> None:
-    """Log a failed frame: an outage in one line (there are many), anything else in full."""
-    if isinstance(error, SERVICE_ERRORS):
-        logger.warning(f"{message}: %s: %s", *args, type(error).__name__, error)
-    else:
-        logger.exception(message, *args)
 
 
 def _room_open(*, slug: str, user):
@@ -77,7 +61,7 @@ def _parse_since(query_string: bytes) -> int | None:
     return protocol.parse_int(values[-1], "since", minimum=0)
 
 
-class RoomConsumer(AsyncWebsocketConsumer):
+class RoomConsumer(ChatWebsocketConsumer):
     """One socket in one room (docs/protocol.md)."""
 
     room: Room | None = None
@@ -87,50 +71,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
     closed_because: str | None = None
     # Events that arrive while the socket is being admitted; None once it is live.
     held: list[dict] | None = None
-
-    async def __call__(self, scope, receive, send):
-        """Run the socket; when Redis or the database fails under it, close it (4503).
-
-        A failed channel-layer receive (Redis gone) would otherwise escape as "Exception
-        inside application" and skip disconnect(): the socket would then stay in the
-        presence store, refreshed by this process's heartbeat, online for good.
-        """
-        try:
-            await super().__call__(scope, receive, send)
-        except SERVICE_ERRORS:
-            logger.warning("Closing a socket: a service it needs failed.", exc_info=True)
-            with contextlib.suppress(Exception):
-                await self.close(protocol.CLOSE_UNAVAILABLE)
-        finally:
-            await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
-
-    async def dispatch(self, message):
-        """Run the event's handler at once, without channels' hop to the database thread.
-
-        channels closes stale database connections before every event, on the one
-        thread that does all database work: a ping, a typing frame or a bad frame waited
-        behind every query in the process. Each database call here runs through
-        database_sync_to_async, which closes stale connections around the call itself.
-        """
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def websocket_disconnect(self, message):
-        """Leave, as channels does, without its hop to the database thread (see dispatch)."""
-        await self.disconnect(message["code"])
-        raise StopConsumer
-
-    async def send(self, text_data=None, bytes_data=None, close=False):
-        """Send, unless the client has already gone (its disconnect is on its way)."""
-        with contextlib.suppress(*SOCKET_GONE):
-            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-
-    async def close(self, code=None, reason=None):
-        """Close, unless the client has already gone."""
-        with contextlib.suppress(*SOCKET_GONE):
-            await super().close(code=code, reason=reason)
 
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
@@ -425,24 +365,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def chat_signed_out(self, event):
         """Called when this socket's session no longer signs its user in."""
         await self.close(protocol.CLOSE_UNAUTHENTICATED)
-
-    # --- helpers -----------------------------------------------------------------------
-
-    async def send_frame(self, frame: dict):
-        await self.send(text_data=protocol.encode(frame))
-
-    async def send_error(self, error: ProtocolError):
-        await self.send_frame(error.as_frame())
-        if error.code in MALFORMED_CODES and self.note_bad_frame():
-            await self.close(protocol.CLOSE_TOO_MANY_BAD_FRAMES)
-
-    def note_bad_frame(self) -> bool:
-        """Count a malformed frame; return True when the client is past the limit."""
-        now = time.monotonic()
-        self.bad_frames.append(now)
-        while self.bad_frames and now - self.bad_frames[0] > settings.CHAT_BAD_FRAMES_WINDOW:
-            self.bad_frames.popleft()
-        return len(self.bad_frames) > settings.CHAT_BAD_FRAMES_MAX
 
 
 class NoRouteConsumer(AsyncWebsocketConsumer):
