@@ -144,6 +144,7 @@ def fill_project(db: Path, count: int) -> tuple[int, int]:
             f"message {rev} of the long history: some words to make it a realistic length",
             next(times),
             rev,
+            rev,
             authors[rev % len(authors)],
             room_id,
         )
@@ -152,7 +153,8 @@ def fill_project(db: Path, count: int) -> tuple[int, int]:
     _insert(
         con,
         "INSERT INTO chat_message (body, client_id, created_at, edited_at, deleted_at, rev, "
-        "author_id, room_id) VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?)",
+        "created_rev, author_id, room_id, mention_ids, mention_all) "
+        "VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?, ?, '', '')",
         rows,
     )
     con.execute(

@@ -108,6 +108,21 @@ class Message(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     rev = models.PositiveBigIntegerField("revision", editable=False)
+    # The revision the message was created at: `rev` moves with every edit, this never
+    # does. Unread means created after the member's read marker (Membership.last_read_rev).
+    created_rev = models.PositiveBigIntegerField("created at revision", editable=False)
+    # Who the message mentions, resolved when it was sent (or edited) and kept, so that a
+    # rename can't change who was notified: the ids of those named or online for @here
+    # ("7,12"), and @room (everyone: not listed) or @here. They ride along with the
+    # message; MessageMention rows are what counts come from.
+    mention_ids = models.TextField(blank=True, default="", editable=False)
+    mention_all = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        editable=False,
+        choices=[("", "no one"), ("room", "@room"), ("here", "@here")],
+    )
 
     class Meta:
         ordering = ["id"]
@@ -119,7 +134,11 @@ class Message(models.Model):
                 name="message_unique_room_author_client_id",
             ),
         ]
-        indexes = [models.Index(fields=["room", "id"], name="message_room_id_idx")]
+        indexes = [
+            models.Index(fields=["room", "id"], name="message_room_id_idx"),
+            # Unread counts: the messages of a room created after a read marker.
+            models.Index(fields=["room", "created_rev"], name="message_room_created_rev_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} by {self.author_id} in {self.room_id}"
@@ -127,6 +146,31 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class MessageMention(models.Model):
+    """One person a message mentions: by name, or as one of @room or @here."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "@name"
+        ROOM = "room", "@room"
+        HERE = "here", "@here"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.USER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_unique_message_user")
+        ]
+        # A user's mention counts start here and join their rooms' unread messages.
+        indexes = [models.Index(fields=["user", "message"], name="mention_user_message_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} in #{self.message_id}"
 
 
 class ModerationAction(models.Model):

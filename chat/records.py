@@ -31,12 +31,16 @@ MESSAGE_FIELDS = (
     "edited_at",
     "deleted_at",
     "client_id",
+    "created_rev",
+    "mention_ids",
+    "mention_all",
 )
 
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
-    message_id, rev, author_id, username, body, created_at, edited_at, deleted_at, client_id = row
+    (message_id, rev, author_id, username, body, created_at, edited_at, deleted_at,
+     client_id, created_rev, mention_ids, mention_all) = row  # fmt: skip
     deleted = deleted_at is not None
     return {
         "id": message_id,
@@ -48,6 +52,10 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "edited_at": format_time(edited_at),
         "deleted": deleted,
         "client_id": client_id,
+        # Kept on a deleted message: a client that counted the mention can take it back.
+        "created_rev": created_rev,
+        "mentions": [int(user_id) for user_id in mention_ids.split(",")] if mention_ids else [],
+        "mention_all": mention_all or None,
     }
 
 
@@ -63,6 +71,9 @@ def message_data(message: Message, *, room_slug: str | None = None) -> dict:
         message.edited_at,
         message.deleted_at,
         message.client_id,
+        message.created_rev,
+        message.mention_ids,
+        message.mention_all,
     )
     return message_row_data(row, room_slug if room_slug is not None else message.room.slug)
 

@@ -15,6 +15,10 @@ urlpatterns = [
         views.api_room_messages,
         name="api_room_messages",
     ),
+    path("api/rooms/", views.api_rooms, name="api_rooms"),
+    re_path(
+        rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/read/$", views.api_room_read, name="api_room_read"
+    ),
     re_path(
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/members/$",
         views.api_room_members,

@@ -165,6 +165,30 @@ def api_room_messages(request, slug):
 
 @require_http_methods(["GET"])
 @api_view
+def api_rooms(request):
+    """Return the rooms the caller is a member of, with revisions, markers and counts."""
+    return JsonResponse({"rooms": selectors.member_rooms(user=request.user)})
+
+
+@require_http_methods(["POST"])
+@api_view
+def api_room_read(request, slug):
+    """Move the caller's read marker of a room forward to `rev`; return the room's state."""
+    room, _access = services.room_open(slug=slug, user=request.user)
+    data = _json_body(request)
+    rev = data.get("rev")
+    if isinstance(rev, str):
+        raise ProtocolError(BAD_FRAME, "'rev' must be an integer.")
+    state = services.room_mark_read(
+        room=room, user=request.user, rev=protocol.parse_int(rev, "rev", minimum=0)
+    )
+    if state is None:
+        raise errors.NotFound("Only members of a room have a read marker.")
+    return JsonResponse({"room": state})
+
+
+@require_http_methods(["GET"])
+@api_view
 def api_room_members(request, slug):
     """Return the room's members, those banned (to moderators), and the caller's access."""
     room, access = services.room_open(slug=slug, user=request.user)

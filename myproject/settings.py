@@ -241,6 +241,8 @@ CHAT_SOCKET_REQUESTS_PER_SECOND = float(os.environ.get("CHAT_SOCKET_REQUESTS_PER
 # The largest frame the server sends: `sync` and `history` pages are cut short to fit.
 # daphne's --websocket-max-message-size (docs/operations.md) must be at least this.
 CHAT_SEND_FRAME_MAX = int(os.environ.get("CHAT_SEND_FRAME_MAX", "60000"))
+# @room and @here: allowed to moderators, or to anyone in a room of at most this many.
+CHAT_MENTION_ALL_MAX_MEMBERS = int(os.environ.get("CHAT_MENTION_ALL_MAX_MEMBERS", "50"))
 CHAT_PAGE_SIZE = 50
 CHAT_SYNC_BATCH = 200
 

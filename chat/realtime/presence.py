@@ -72,6 +72,11 @@ class LocalPresence:
         self._user_sockets[user_id].add(channel_name)
         return Joined(first, room.online(), len(self._user_sockets[user_id]))
 
+    def online_user_ids(self, *, room_id: int) -> set[int]:
+        """Return the ids of the users online in a room (from any thread)."""
+        room = self._rooms.get(room_id)
+        return set(room.channels) if room is not None else set()
+
     async def leave(
         self, *, room_id: int, user_id: int, channel_name: str
     ) -> tuple[bool, list[str]]:
@@ -153,6 +158,7 @@ class RedisPresence:
         self.local: dict[str, tuple[int, int, str]] = {}
         self._clients = {}
         self._keepers = {}
+        self._sync_client = None
 
     def _client(self):
         # A redis.asyncio client belongs to the event loop that created it.
@@ -285,6 +291,15 @@ class RedisPresence:
         """Return the sorted usernames online in a room."""
         entries = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
         return _online(_parse(entries))
+
+    def online_user_ids(self, *, room_id: int) -> set[int]:
+        """Return the ids of the users online in a room, from synchronous code (a write)."""
+        import redis
+
+        if self._sync_client is None:
+            self._sync_client = redis.Redis.from_url(self.url, socket_timeout=2)
+        entries = self._sync_client.zrangebyscore(self._key(room_id), time.time(), "+inf")
+        return {user_id for user_id, _name, _channel in _parse(entries)}
 
 
 _store = None

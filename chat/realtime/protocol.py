@@ -394,6 +394,7 @@ _FORWARDED = frozenset(
         events.ROOMS_REMOVED,
         events.MEMBER_UPDATED,
         events.MEMBER_REMOVED,
+        events.ROOM_READ,
     }
 )
 

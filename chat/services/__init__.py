@@ -16,6 +16,7 @@ from .members import (
     user_by_name,
 )
 from .messages import message_delete, message_edit, message_send
+from .reading import room_mark_read
 from .rooms import (
     ROOM_PUBLIC_FIELDS,
     room_create,
@@ -41,6 +42,7 @@ __all__ = [
     "message_send",
     "room_create",
     "room_delete",
+    "room_mark_read",
     "room_name_taken",
     "room_open",
     "room_update",

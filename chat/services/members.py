@@ -45,7 +45,11 @@ def _member_updated(room: Room, membership: Membership) -> None:
 
 
 def _member_removed(room: Room, target, reason: str) -> None:
-    data = {"user": user_data(target.pk, target.get_username()), "reason": reason}
+    data = {
+        "room": room.slug,
+        "user": user_data(target.pk, target.get_username()),
+        "reason": reason,
+    }
     events.emit(events.Event(events.MEMBER_REMOVED, data, events.to_room(room.pk)))
     if room.is_private:
         listing = {"room": {"slug": room.slug}}
@@ -136,8 +140,10 @@ def member_set_role(*, room: Room, actor, target, role: str, reason: str = "") -
 @transaction.atomic
 def member_add(*, room: Room, actor, target, role: str = Membership.Role.MEMBER) -> Membership:
     """Add someone to a room (staff in the admin; invitations later)."""
+    # A new member starts with the history read: only what comes next is unread.
+    current = Room.objects.filter(pk=room.pk).values_list("rev", flat=True).get()
     membership, created = Membership.objects.get_or_create(
-        room=room, user=target, defaults={"role": role}
+        room=room, user=target, defaults={"role": role, "last_read_rev": current}
     )
     if not created:
         return membership

@@ -12,6 +12,7 @@ from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
 from ..validation import clean_body
 from .log import log_action
+from .mentions import mentions_replace, mentions_store, mentions_withdraw, resolve_mentions
 from .revisions import take_next_rev
 from .rooms import room_gone
 
@@ -70,11 +71,21 @@ def message_send(
         with transaction.atomic():
             access, membership = _write_access(room, author)
             policy.check_post(access)
+            mentions = resolve_mentions(room=room, author=author, body=body, access=access)
             if membership is None:
-                Membership.objects.create(room=room, user=author)  # posting joins
+                # Posting joins; what was there before is not news to a new member.
+                Membership.objects.create(room=room, user=author, last_read_rev=room.rev)
             message = Message.objects.create(
-                room=room, author=author, body=body, client_id=client_id, rev=room.rev
+                room=room,
+                author=author,
+                body=body,
+                client_id=client_id,
+                rev=room.rev,
+                created_rev=room.rev,
+                mention_ids=mentions.ids_text(),
+                mention_all=mentions.everyone,
             )
+            mentions_store(message, mentions)
             data = message_data(message, room_slug=room.slug)
             events.emit(
                 events.Event(
@@ -133,10 +144,12 @@ def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel
             return message_data(message, room_slug=room.slug)
         message.body = body
         message.edited_at = timezone.now()
+        mentions = resolve_mentions(room=room, author=user, body=body, access=access)
+        mentions_replace(message, mentions)
         return _save_change(
             message,
             room=room,
-            fields=["body", "edited_at"],
+            fields=["body", "edited_at", "mention_ids", "mention_all"],
             kind=events.MESSAGE_UPDATED,
             origin=origin_channel,
         )
@@ -154,6 +167,7 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
         if not policy.can_delete_message(access=access, user=user, author_id=message.author_id):
             raise Forbidden("Only the author or the room's moderators can delete a message.")
         message.deleted_at = timezone.now()
+        mentions_withdraw(message)
         if message.author_id != user.pk:
             kind = ModerationAction.Kind.DELETE_MESSAGE
             detail = f"message {message.pk}"

@@ -63,7 +63,7 @@ def make_message(room: Room, author, body: str = "hello", *, client_id: str | No
     Room.objects.filter(pk=room.pk).update(rev=F("rev") + 1)
     room.rev = Room.objects.filter(pk=room.pk).values_list("rev", flat=True).get()
     return Message.objects.create(
-        room=room, author=author, body=body, client_id=client_id, rev=room.rev
+        room=room, author=author, body=body, client_id=client_id, rev=room.rev, created_rev=room.rev
     )
 
 

@@ -28,7 +28,13 @@ def fill_room(room, author, *, count: int, length: int) -> int:
     with transaction.atomic():
         Message.objects.bulk_create(
             (
-                Message(room=room, author=author, body=f"{rev:06d}".ljust(length, "x"), rev=rev)
+                Message(
+                    room=room,
+                    author=author,
+                    body=f"{rev:06d}".ljust(length, "x"),
+                    rev=rev,
+                    created_rev=rev,
+                )
                 for rev in range(1, count + 1)
             ),
             batch_size=500,

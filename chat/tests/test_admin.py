@@ -177,7 +177,7 @@ class RoomAdminTestCase(AdminTestCase):
         sent_by_kind = {(event.kind, event.audience): event.data for event in sent}
         self.assertEqual(
             sent_by_kind[(events.MEMBER_REMOVED, room)],
-            {"user": user_data(self.bob.pk, "bob"), "reason": "banned"},
+            {"room": "general", "user": user_data(self.bob.pk, "bob"), "reason": "banned"},
         )
         self.assertEqual(
             sent_by_kind[(events.MEMBER_UPDATED, room)], {"member": member_data(added)}
@@ -235,7 +235,7 @@ class RoomAdminTestCase(AdminTestCase):
             [
                 events.Event(
                     events.MEMBER_REMOVED,
-                    {"user": user_data(self.bob.pk, "bob"), "reason": "removed"},
+                    {"room": "general", "user": user_data(self.bob.pk, "bob"), "reason": "removed"},
                     events.to_room(self.general.pk),
                 )
             ],

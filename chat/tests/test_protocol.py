@@ -293,6 +293,7 @@ class MessageDataTestCase(SimpleTestCase):
         values = {
             "id": 981,
             "rev": 1234,
+            "created_rev": 1234,
             "author": author,
             "body": "hello",
             "client_id": "c-5f0e",
@@ -314,8 +315,18 @@ class MessageDataTestCase(SimpleTestCase):
                 "edited_at": None,
                 "deleted": False,
                 "client_id": "c-5f0e",
+                "created_rev": 1234,
+                "mentions": [],
+                "mention_all": None,
             },
         )
+
+    def test_mentions_are_read_from_the_stored_ids(self):
+        data = protocol.message_data(
+            self.make(mention_ids="7,12", mention_all="here", deleted_at=None),
+            room_slug="general",
+        )
+        self.assertEqual((data["mentions"], data["mention_all"]), ([7, 12], "here"))
 
     def test_times_are_utc_and_end_in_z(self):
         paris = timezone(timedelta(hours=1))

@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 
-from . import policy
-from .models import Membership, Message, Room
-from .records import MESSAGE_FIELDS, member_data, message_row_data
+from .. import policy
+from ..models import Membership, Message, Room
+from ..records import MESSAGE_FIELDS, member_data, message_row_data
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
@@ -287,3 +287,8 @@ def _messages_since(room: Room, since: int, current_rev: int, limit: int | None 
 def message_get(*, room: Room, message_id: int) -> Message | None:
     """Return one message of the room with its author, or None."""
     return _message_queryset(room).filter(pk=message_id).first()
+
+
+from .unread import member_room, member_rooms, unread_counts  # noqa: E402 (the package's parts)
+
+__all__ = ["member_room", "member_rooms", "unread_counts"]

@@ -1,0 +1,79 @@
+"""Unread and mention counts, derived from rows every time (never kept as increments).
+
+A room's unread count is the number of its messages created after the member's read
+marker that are not deleted and not their own; its mentions are those of them that
+mention the member. Both for all of a user's rooms in two queries, whatever their number.
+"""
+
+from django.db.models import Count, F
+
+from ..models import Membership, Message
+from ..records import room_data
+
+_ORDER = ("room__is_archived", F("room__last_activity_at").desc(nulls_last=True), "room__name")
+
+
+def _unread_messages(user, room_ids=None):
+    # One filter() call: every condition on the membership join refers to the same row.
+    messages = Message.objects.filter(
+        room__memberships__user=user,
+        room__memberships__banned=False,
+        created_rev__gt=F("room__memberships__last_read_rev"),
+        deleted_at__isnull=True,
+    ).exclude(author=user)
+    if room_ids is not None:
+        messages = messages.filter(room_id__in=room_ids)
+    return messages
+
+
+def _counts(messages) -> dict[int, int]:
+    rows = messages.order_by().values("room_id").annotate(count=Count("id"))
+    return {row["room_id"]: row["count"] for row in rows}
+
+
+def unread_counts(*, user, room_ids=None) -> dict[int, tuple[int, list[int]]]:
+    """Return {room id: (unread, ids of the unread messages that mention the user)}."""
+    unread = _counts(_unread_messages(user, room_ids))
+    mentioned: dict[int, list[int]] = {}
+    rows = _unread_messages(user, room_ids).filter(mentions__user=user).order_by("id")
+    for room_id, message_id in rows.values_list("room_id", "id"):
+        mentioned.setdefault(room_id, []).append(message_id)
+    return {room_id: (count, mentioned.get(room_id, [])) for room_id, count in unread.items()}
+
+
+def member_rooms(*, user) -> list[dict]:
+    """Return the rooms the user is a member of, with their revision, marker and counts."""
+    memberships = (
+        Membership.objects.filter(user=user, banned=False).select_related("room").order_by(*_ORDER)
+    )
+    counts = unread_counts(user=user)
+    return [
+        _room_state(membership, counts.get(membership.room_id, (0, [])))
+        for membership in memberships
+    ]
+
+
+def member_room(*, user, room) -> dict | None:
+    """Return one room's state for a member (None when they are not one)."""
+    membership = (
+        Membership.objects.filter(user=user, room=room, banned=False).select_related("room").first()
+    )
+    if membership is None:
+        return None
+    counts = unread_counts(user=user, room_ids=[room.pk])
+    return _room_state(membership, counts.get(room.pk, (0, [])))
+
+
+def _room_state(membership: Membership, counts: tuple[int, list[int]]) -> dict:
+    unread, mentioned = counts
+    return {
+        **room_data(membership.room),
+        "rev": membership.room.rev,
+        "last_read_rev": membership.last_read_rev,
+        "unread": unread,
+        "mentions": len(mentioned),
+        # Which unread messages mention the user: a client that holds them can take one
+        # back when an edit drops the mention.
+        "unread_mentions": mentioned,
+        "role": membership.role,
+    }

@@ -1,0 +1,16 @@
+"""What other apps may hook into, sent inside the write's transaction.
+
+Receivers write in the same transaction (so a notification is never lost nor left
+behind by a rolled-back message) and emit their own events on commit.
+"""
+
+from django.dispatch import Signal
+
+# A message's mentions changed: it was sent (`added` is everyone it mentions), edited
+# (`added` and `removed` differ from before), or deleted (`removed` is everyone).
+# Arguments: message (with room and author), added: dict[user id, MessageMention.Kind],
+# removed: set[user id].
+mentions_changed = Signal()
+
+# A member's read marker moved forward. Arguments: room, user, rev (the new marker).
+room_read = Signal()
