@@ -1,4 +1,4 @@
-"""Top-level URLs: accounts, admin, chat pages and the chat HTTP API."""
+"""Top-level URLs: accounts, admin, chat pages, the chat HTTP API and the inbox's."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -18,4 +18,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("chat.urls")),
+    path("", include("notifications.urls")),
 ]

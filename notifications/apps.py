@@ -5,3 +5,6 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 (connects the receivers)

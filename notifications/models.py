@@ -1,1 +1,70 @@
-"""Per-user notifications. The models arrive with the notifications feature."""
+"""The inbox: what someone was notified of, by whom, where, and why."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+        ROOM_MENTION = "room_mention", "@room mention"
+        HERE_MENTION = "here_mention", "@here mention"
+        REPLY = "reply", "Reply"
+        INVITATION = "invitation", "Invitation"
+        ANNOUNCEMENT = "announcement", "Announcement"
+        MODERATION = "moderation", "Moderation"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications_caused",
+    )
+    room = models.ForeignKey(
+        "chat.Room", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    message = models.ForeignKey(
+        "chat.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    # Written when the notification is made, so it still says why after renames.
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One notification per person per message: an edit never notifies twice.
+            models.UniqueConstraint(
+                fields=["user", "message"],
+                condition=Q(message__isnull=False),
+                name="notification_unique_user_message",
+            ),
+        ]
+        indexes = [
+            # The inbox, newest first, paged by id.
+            models.Index(fields=["user", "-id"], name="notification_user_id_idx"),
+            # The unread count reads only the unread rows.
+            models.Index(
+                fields=["user"],
+                condition=Q(read_at__isnull=True),
+                name="notification_user_unread_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.user_id}: {self.reason}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

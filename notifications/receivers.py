@@ -1,0 +1,19 @@
+"""Chat's signals, each handed over to a service at once (in the sender's transaction)."""
+
+from django.dispatch import receiver
+
+from chat.signals import mentions_changed, room_read
+
+from . import services
+
+
+@receiver(mentions_changed, dispatch_uid="notifications.mentions_changed")
+def on_mentions_changed(sender, message, added, removed, **kwargs):
+    if not added and not removed:
+        return  # most messages mention no one: not even a savepoint for them
+    services.notifications_update_mentions(message=message, added=added, removed=removed)
+
+
+@receiver(room_read, dispatch_uid="notifications.room_read")
+def on_room_read(sender, room, user, rev, **kwargs):
+    services.notifications_mark_room_read(user=user, room=room, rev=rev)

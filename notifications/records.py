@@ -1,0 +1,41 @@
+"""Notifications as plain records: what the API answers and what events carry."""
+
+from chat.records import format_time
+
+# The fields of a Notification object, in the order of notification_row_data's row: a
+# query's values_list(*NOTIFICATION_FIELDS) reads them, and the room, the message and the
+# actor, in one query without building model instances.
+NOTIFICATION_FIELDS = (
+    "id",
+    "kind",
+    "reason",
+    "created_at",
+    "read_at",
+    "room__slug",
+    "room__name",
+    "message_id",
+    "message__rev",
+    "message__created_rev",
+    "actor_id",
+    "actor__username",
+)
+
+
+def notification_row_data(row: tuple) -> dict:
+    """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
+    (notification_id, kind, reason, created_at, read_at, room_slug, room_name, message_id,
+     message_rev, message_created_rev, actor_id, actor_username) = row  # fmt: skip
+    return {
+        "id": notification_id,
+        "kind": kind,
+        "reason": reason,
+        "room": None if room_slug is None else {"slug": room_slug, "name": room_name},
+        # Enough to open the room at the message: its id, and the revisions a timeline
+        # is kept by.
+        "message": None
+        if message_id is None
+        else {"id": message_id, "rev": message_rev, "created_rev": message_created_rev},
+        "actor": None if actor_id is None else {"id": actor_id, "username": actor_username},
+        "created_at": format_time(created_at),
+        "read": read_at is not None,
+    }
