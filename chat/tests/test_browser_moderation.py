@@ -16,7 +16,7 @@ from django.urls import reverse
 from chat import services
 from chat.models import Membership, Room
 
-from .factories import add_member
+from .factories import add_member, make_messages
 from .test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
 
 # How soon the person affected must see it, from the server's answer to the action.
@@ -42,6 +42,30 @@ DROP_SENDS = """() => {
     return send.call(this, data);
   };
 }"""
+
+# Keeps every frame the page's sockets receive in window.framesIn (an init script: it
+# must replace WebSocket before room.js takes it).
+RECORD_FRAMES_IN = """
+window.framesIn = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => window.framesIn.push(JSON.parse(event.data)));
+  }
+};
+"""
+
+# Deletes a message through a socket of its own, as a moderator's page would.
+DELETE_OVER_A_SOCKET = """([path, id]) => new Promise((resolve, reject) => {
+  const ws = new WebSocket(`ws://${location.host}${path}`);
+  ws.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "hello") ws.send(JSON.stringify({type: "message.delete", id}));
+    if (frame.type === "message.deleted") { ws.close(); resolve(); }
+    if (frame.type === "error") { ws.close(); reject(new Error(event.data)); }
+  };
+})"""
 
 
 class ModerationBrowserTestCase(BrowserTestCase):
@@ -309,6 +333,102 @@ class AdminRenamesTests(ModerationBrowserTestCase):
         # Still connected to its own room, which did not change.
         self.wait_until_live(bob)
         self.assertEqual(bob.locator('[data-js="room-name"]').text_content(), "Lobby")
+        self.assertEqual(self.problems, [])
+
+
+class FailedMessageAfterAMuteTests(ModerationBrowserTestCase):
+    """A message refused while bob was muted waits in his outbox ("Not sent"), across a
+    reload; its Edit gives the text back to the composer, and never loses it."""
+
+    FAILED = "a long careful answer, refused while I was muted"
+
+    def open_with_failed_entry(self):
+        """Open the room as bob with the refused message in his outbox, as after a reload."""
+        bob = self.open_room_as(self.bob)
+        # The outbox as the page keeps it in sessionStorage (outbox.js), with the entry
+        # that the server's `muted` error failed.
+        bob.evaluate(
+            """([slug, body]) => sessionStorage.setItem(`rooms.outbox.v1.${slug}`,
+                 JSON.stringify([{clientId: "c-refused-1", body, failed: true,
+                                  detail: "You are muted in this room."}]))""",
+            [self.room.slug, self.FAILED],
+        )
+        bob.reload()
+        self.wait_until_live(bob)
+        entry = bob.locator('[data-js="outbox"] li', has_text=self.FAILED)
+        self.assert_failed_for_good(entry, "You are muted in this room.")
+        return bob, entry
+
+    def test_edit_over_a_draft_keeps_both_texts(self):
+        bob, entry = self.open_with_failed_entry()
+
+        composer = bob.locator("#composer-input")
+        composer.fill("a new draft")
+        entry.get_by_role("button", name="Edit", exact=True).click()
+
+        # Neither text is gone: the draft stays, and so does the refused message.
+        self.assertEqual(composer.input_value(), "a new draft")
+        self.assertEqual(entry.count(), 1, "the refused message's text was thrown away")
+        self.assertTrue(bob.locator('[data-js="notice"]').is_visible())
+
+        # With the composer empty, Edit gives the text back (and the entry goes).
+        composer.fill("")
+        entry.get_by_role("button", name="Edit", exact=True).click()
+        self.assertEqual(composer.input_value(), self.FAILED)
+        entry.wait_for(state="detached")
+        self.assertEqual(self.problems, [])
+
+    def test_edit_after_a_ban_keeps_the_text_where_it_can_be_read(self):
+        bob, entry = self.open_with_failed_entry()
+        alice = self.open_room_as(self.alice)
+        item = self.open_member_menu(alice, "bob")
+        item.get_by_role("button", name="Ban", exact=True).click()
+        with self.post_answered(alice, "/bob/ban/"):
+            item.get_by_role("button", name="Ban bob", exact=True).click()
+        bob.locator('#room[data-closed="banned"]').wait_for(timeout=CUT_OFF_MS)
+
+        entry.get_by_role("button", name="Edit", exact=True).click()
+        # Not moved into a composer disabled for good, where it could not be copied.
+        self.assertEqual(entry.count(), 1, "the refused message left the outbox")
+        self.assertEqual(bob.locator("#composer-input").input_value(), "")
+        self.assertEqual(self.problems, [])
+
+
+class DeletedWhileItsPageLoadsTests(ModerationBrowserTestCase):
+    """A message above bob's loaded window is deleted while the earlier page that holds
+    it is on its way: the page, read before the deletion, must not bring it back."""
+
+    def test_the_deletion_outranks_the_older_page(self):
+        target = make_messages(self.room, self.alice, 60)[3]  # bob's page shows the last 50
+        bob = self.open_room_as(self.bob)
+        bob.add_init_script(RECORD_FRAMES_IN)
+        held = []  # the earlier page's request, answered as the server answered it then
+        bob.route(
+            re.compile(r"/api/rooms/[^/]+/messages/\?.*before="),
+            lambda route: held.append((route, route.fetch())),
+        )
+        bob.reload()
+        self.wait_until_live(bob)
+        bob.locator('[data-js="timeline"]').evaluate("(el) => { el.scrollTop = 0; }")
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not held and time.monotonic() < deadline:
+            bob.wait_for_timeout(50)
+        self.assertEqual(len(held), 1, "the page did not ask for the earlier messages")
+
+        alice = self.open_room_as(self.alice)
+        alice.evaluate(DELETE_OVER_A_SOCKET, [f"/ws/rooms/{self.room.slug}/", target.id])
+        bob.wait_for_function(
+            """(id) => window.framesIn.some(
+                 (frame) => frame.type === "message.deleted" && frame.message.id === id)""",
+            arg=target.id,
+        )
+        route, answer = held[0]
+        route.fulfill(response=answer)
+
+        item = bob.locator(f'[data-js="messages"] li[data-id="{target.id}"]')
+        item.wait_for()
+        self.assertRegex(item.get_attribute("class"), r"\bis-deleted\b")
+        self.assertEqual(item.locator(".message-body").text_content(), "message deleted")
         self.assertEqual(self.problems, [])
 
 

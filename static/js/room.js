@@ -146,8 +146,9 @@ function start(root) {
     list: ui.outbox,
     username: cfg.me.username,
     onEdit: (entry) => {
-      composer.offer(entry.body);
-      outbox.remove(entry);
+      // The entry goes only once the composer holds its text, or the text would be lost.
+      if (composer.offer(entry.body)) outbox.remove(entry);
+      else if (composer.text()) showNotice("Send or clear your draft first, then edit this one.");
     },
     onDismiss: (entry) => outbox.remove(entry),
   });

@@ -52,9 +52,13 @@ export class Composer {
     return this.ui.input.value.trim();
   }
 
-  /** Put text in an empty composer (a failed message to fix); return whether it did. */
+  /**
+   * Put text in an empty composer (a failed message to fix); return whether it did. Not
+   * over a draft, and not into a composer closed for good, where it could only be
+   * looked at: the caller keeps the text where it was.
+   */
   offer(text) {
-    if (this.text()) return false;
+    if (this.text() || this.closedText !== null) return false;
     this.ui.input.value = text;
     this.update();
     this.ui.input.focus();

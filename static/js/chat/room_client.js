@@ -10,6 +10,8 @@ const MUTE_END_MARGIN_MS = 25; // look again just after a mute ends, not just be
 // What the page says when the server closed the room to us without saying why.
 export const ROOM_GONE_TEXT = "This room no longer exists.";
 export const NO_ACCESS_TEXT = "You no longer have access to this room.";
+export const EDIT_UNCONFIRMED_TEXT =
+  "The connection dropped before your edit was confirmed. If it does not show, edit again.";
 
 export class RoomClient {
   /**
@@ -101,7 +103,7 @@ export class RoomClient {
    */
   loseRoom(text, outboxText, reason) {
     this.closed = reason;
-    this.timers.clearTimeout(this.muteTimer);
+    this.stopTimers();
     this.status.markClosed(reason);
     this.status.setConnState("closed");
     this.status.showNotice(text, { sticky: true });
@@ -111,8 +113,16 @@ export class RoomClient {
     this.membersView.setLive(false);
   }
 
+  /** No socket will come again: stop what only a live room needs (sync, the mute's end). */
+  stopTimers() {
+    this.timers.clearTimeout(this.muteTimer);
+    this.muteTimer = null;
+    this.gaps.cancel();
+  }
+
   /** The socket closed for good (socket.js's onStop). */
   stopped(code, verdict) {
+    this.stopTimers();
     if (verdict.action === "login") {
       this.status.setConnState("offline");
       this.goToLogin();
@@ -128,8 +138,16 @@ export class RoomClient {
 
   /** The socket went away, for now or for good (socket.js's onDown). */
   down() {
+    this.gaps.socketLost();
     this.typing.clear();
     this.membersView.setLive(false);
+    // An edit not answered on this socket may never have reached the server, and nothing
+    // resends edits: say so rather than leave it "saving" for ever (a sync shows it if
+    // it was stored).
+    if (this.view.hasSavingEdit()) {
+      this.view.clearSaving();
+      this.status.showNotice(EDIT_UNCONFIRMED_TEXT);
+    }
   }
 
   // --- frames -------------------------------------------------------------------------------
@@ -219,6 +237,13 @@ export class RoomClient {
     if (entry) {
       this.outbox.onError(entry, frame);
       return;
+    }
+    // sync requests are refused with rate_limited and retry_after too, without a
+    // client_id: the watcher asks again when told. It is the reader's business only
+    // when an edit of theirs may be the one refused.
+    if (frame.code === "rate_limited" && !frame.client_id) {
+      const ours = this.gaps.refused(Number(frame.retry_after));
+      if (ours && !this.view.hasSavingEdit()) return;
     }
     // An edit or delete was refused, or similar: say why, and undo an edit's "saving".
     this.view.clearSaving();

@@ -4,6 +4,7 @@
 
 export const GAP_WAIT_MS = 1000; // how long a hole in the revisions may stay before asking for sync
 export const SYNC_RETRY_MS = 5000; // ask again if a sync request goes unanswered
+const REFUSED_RETRY_MS = 1000; // after a rate_limited answer without a usable retry_after
 
 export class Timeline {
   constructor({ rev = 0, hasMore = false } = {}) {
@@ -11,6 +12,10 @@ export class Timeline {
     this.aheadRevs = new Set(); // revisions seen above R + 1, waiting for the hole to fill
     this.knownRev = rev; // the highest revision known to exist (hello, pong, sync)
     this.messages = new Map(); // id -> the newest snapshot held
+    // id -> the newest snapshot of a message above the loaded window, seen live or in a
+    // sync: a history page fetched before that change may land after it, and must not
+    // bring the older copy back.
+    this.aboveWindow = new Map();
     this.oldestId = null; // the top of the loaded window
     this.hasMore = hasMore; // older messages exist above oldestId
   }
@@ -20,9 +25,10 @@ export class Timeline {
    * - "inserted": a message not held before;
    * - "updated": a newer snapshot (higher rev) of a message held;
    * - "unchanged": the same or an older snapshot (a repeat: kept the higher rev);
-   * - null: a message above the top of the loaded window, not ours to hold (the history
-   *   page that brings it will carry its current state).
-   * `older` marks history pages, which extend the window upwards.
+   * - null: a message above the top of the loaded window, not shown yet (the history
+   *   page that brings it gets this snapshot if it is newer than the page's copy).
+   * `older` marks history pages, which extend the window upwards. The snapshot held may
+   * be newer than `msg`: draw what get(msg.id) returns.
    */
   apply(msg, { older = false } = {}) {
     const known = this.messages.get(msg.id);
@@ -31,8 +37,14 @@ export class Timeline {
       this.messages.set(msg.id, msg);
       return "updated";
     }
-    if (!older && this.hasMore && this.oldestId !== null && msg.id < this.oldestId) return null;
-    this.messages.set(msg.id, msg);
+    if (!older && this.hasMore && this.oldestId !== null && msg.id < this.oldestId) {
+      const seen = this.aboveWindow.get(msg.id);
+      if (!seen || msg.rev > seen.rev) this.aboveWindow.set(msg.id, msg);
+      return null;
+    }
+    const seen = this.aboveWindow.get(msg.id);
+    this.aboveWindow.delete(msg.id);
+    this.messages.set(msg.id, seen && seen.rev > msg.rev ? seen : msg);
     if (this.oldestId === null || msg.id < this.oldestId) this.oldestId = msg.id;
     return "inserted";
   }
@@ -87,9 +99,11 @@ export class Timeline {
 export class GapWatcher {
   constructor({ timeline, requestSync, timers = globalThis }) {
     this.timeline = timeline;
-    this.requestSync = requestSync; // (since) => void: send {"type": "sync", since}
+    // (since) -> bool: send {"type": "sync", since}; false when the socket is not live
+    this.requestSync = requestSync;
     this.timers = timers;
     this.timer = null;
+    this.asking = false; // a sync request went out on this socket and is unanswered
   }
 
   /** Look at the timeline after a change: start waiting for a hole, or stop. */
@@ -101,12 +115,38 @@ export class GapWatcher {
   /** Take an answer: sync frames come one batch at a time; ask for the next at once. */
   answered(frame) {
     this.cancel();
+    this.asking = false;
     if (frame.complete) {
       this.watch();
       return;
     }
-    this.requestSync(this.timeline.rev);
-    // The watchdog covers a lost answer.
+    this.ask();
+  }
+
+  /**
+   * A request was refused for now (error rate_limited, which names no request): if a
+   * sync of ours was waiting for an answer, it is the one, so ask again once
+   * `retryAfterSeconds` has passed, neither sooner (refused again) nor only when the
+   * watchdog would. Return whether a sync was waiting.
+   */
+  refused(retryAfterSeconds) {
+    if (!this.asking) return false;
+    this.asking = false;
+    this.cancel();
+    const valid = Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0;
+    this.schedule(valid ? retryAfterSeconds * 1000 : REFUSED_RETRY_MS);
+    return true;
+  }
+
+  /** The socket went away: its unanswered request is lost (the next ?since= covers it). */
+  socketLost() {
+    this.asking = false;
+  }
+
+  /** Ask from R; the watchdog covers a lost answer. */
+  ask() {
+    // requestSync says false when the socket could not take the frame.
+    this.asking = this.requestSync(this.timeline.rev) !== false;
     this.schedule(SYNC_RETRY_MS);
   }
 
@@ -121,10 +161,8 @@ export class GapWatcher {
 
   fire() {
     this.timer = null;
-    if (!this.timeline.isBehind()) return;
-    this.requestSync(this.timeline.rev);
     // Without an answer (lost socket, lost frame), ask again later; a new socket's
     // ?since= covers it too.
-    this.schedule(SYNC_RETRY_MS);
+    if (this.timeline.isBehind()) this.ask();
   }
 }

@@ -41,7 +41,8 @@ export class TimelineView {
     } else if (result === "updated") {
       if (!view.editing || msg.deleted) this.redraw(msg.id);
     } else if (result === "inserted") {
-      const el = renderMessage(msg, this.me());
+      // The store may hold a newer snapshot than a history page's (Timeline.apply).
+      const el = renderMessage(this.timeline.get(msg.id), this.me());
       this.views.set(msg.id, { el, editing: false });
       this.insertInOrder(el, msg.id);
       this.regroup(el);
@@ -65,6 +66,11 @@ export class TimelineView {
   /** My rights changed (say, made a moderator): redraw every message not being edited. */
   redrawActions() {
     for (const [id, view] of this.views) if (!view.editing) this.redraw(id);
+  }
+
+  /** Tell whether an edit sent from here still waits for its answer. */
+  hasSavingEdit() {
+    return this.ui.messages.querySelector(".is-saving") !== null;
   }
 
   clearSaving() {

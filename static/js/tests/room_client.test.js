@@ -7,13 +7,14 @@ import { Members } from "../chat/members.js";
 import { Outbox } from "../chat/outbox.js";
 import { RoomClient } from "../chat/room_client.js";
 import { RoomSocket } from "../chat/socket.js";
-import { GapWatcher, Timeline } from "../chat/store.js";
+import { syncFrame } from "../chat/protocol.js";
+import { GapWatcher, SYNC_RETRY_MS, Timeline } from "../chat/store.js";
 import { FakeTimers, FakeWebSocket, MemoryStorage } from "./fakes.js";
 
 const ME = { id: 7, username: "bob", staff: false };
 const NOW = Date.parse("2026-03-01T12:00:00Z");
 
-function setup() {
+function setup({ savingEdit = false } = {}) {
   FakeWebSocket.made = [];
   const timers = new FakeTimers(NOW);
   const calls = []; // [view, method, ...args] from every fake view
@@ -56,6 +57,7 @@ function setup() {
       return timeline.apply(msg);
     },
     isAtBottom: () => true,
+    hasSavingEdit: () => savingEdit,
   });
   const composer = record("composer", {
     setMuted: (text) => (composerState.muted = text),
@@ -73,7 +75,7 @@ function setup() {
     me: ME,
     limits: { bodyMax: 4000, frameMax: 16384 },
     timeline,
-    gaps: new GapWatcher({ timeline, timers, requestSync: () => {} }),
+    gaps: new GapWatcher({ timeline, timers, requestSync: (since) => send(syncFrame(since)) }),
     members,
     socket,
     outbox,
@@ -104,7 +106,24 @@ function setup() {
   };
   socket.connect();
   const called = (name, method) => calls.filter(([n, m]) => n === name && m === method);
-  return { timers, client, outbox, members, composerState, status, ws, receive, hello, called };
+  // The `since` of every sync frame the page sent, over every socket.
+  const syncsSent = () =>
+    FakeWebSocket.made.flatMap((made) =>
+      made.sent.filter((frame) => frame.type === "sync").map((frame) => frame.since),
+    );
+  return {
+    timers,
+    client,
+    outbox,
+    members,
+    composerState,
+    status,
+    ws,
+    receive,
+    hello,
+    called,
+    syncsSent,
+  };
 }
 
 describe("room.closed", () => {
@@ -319,5 +338,125 @@ describe("rights and the member list", () => {
     client.handle({ type: "something.new" });
     client.handle({ type: "constructor" });
     client.handle({ type: "__proto__" });
+  });
+});
+
+const byAmy = (id, rev) => ({
+  id,
+  rev,
+  room: "general",
+  author: { id: 99, username: "amy" },
+  body: `message ${id}`,
+  created_at: "2026-03-01T11:00:00.000000Z",
+  edited_at: null,
+  deleted: false,
+  client_id: null,
+});
+const SYNC_REFUSED = {
+  type: "error",
+  code: "rate_limited",
+  detail: "Too many sync and history requests.",
+};
+
+describe("a sync request refused with rate_limited (docs/protocol.md, Limits)", () => {
+  test("waits retry_after, then asks again from R, without telling the reader", () => {
+    const { timers, status, receive, hello, syncsSent, called } = setup();
+    hello();
+    receive({ type: "sync", messages: [byAmy(1, 1)], rev: 1, complete: false });
+    assert.deepEqual(syncsSent(), [1]);
+    receive({ ...SYNC_REFUSED, retry_after: 0.4 });
+    timers.advance(399);
+    assert.deepEqual(syncsSent(), [1]);
+    timers.advance(1);
+    assert.deepEqual(syncsSent(), [1, 1]);
+    // Not the reader's doing, and no edit of theirs was refused.
+    assert.equal(status.notice, null);
+    assert.equal(called("view", "clearSaving").length, 0);
+    receive({ type: "sync", messages: [byAmy(2, 2)], rev: 2, complete: true });
+    timers.advance(60_000);
+    assert.deepEqual(syncsSent(), [1, 1]);
+  });
+
+  test("a retry_after longer than the watchdog's wait is waited out, not asked into", () => {
+    const { timers, receive, hello, syncsSent } = setup();
+    hello();
+    receive({ type: "sync", messages: [byAmy(1, 1)], rev: 1, complete: false });
+    receive({ ...SYNC_REFUSED, retry_after: 12.5 });
+    timers.advance(12_499);
+    assert.deepEqual(syncsSent(), [1], "asked again before retry_after had passed");
+    timers.advance(1);
+    assert.deepEqual(syncsSent(), [1, 1]);
+  });
+
+  test("refused again: waits again, each time as long as told", () => {
+    const { timers, receive, hello, syncsSent } = setup();
+    hello();
+    receive({ type: "sync", messages: [byAmy(1, 1)], rev: 1, complete: false });
+    receive({ ...SYNC_REFUSED, retry_after: 1 });
+    timers.advance(1000);
+    receive({ ...SYNC_REFUSED, retry_after: 2 });
+    timers.advance(1999);
+    assert.deepEqual(syncsSent(), [1, 1]);
+    timers.advance(1);
+    assert.deepEqual(syncsSent(), [1, 1, 1]);
+  });
+
+  test("with an edit saving too, it may be the edit's: say so, and still ask again", () => {
+    const { timers, status, receive, hello, syncsSent, called } = setup({ savingEdit: true });
+    hello();
+    receive({ type: "sync", messages: [byAmy(1, 1)], rev: 1, complete: false });
+    receive({ ...SYNC_REFUSED, retry_after: 0.2 });
+    assert.equal(status.notice, SYNC_REFUSED.detail);
+    assert.equal(called("view", "clearSaving").length, 1);
+    timers.advance(200);
+    assert.deepEqual(syncsSent(), [1, 1]);
+  });
+
+  test("a rate_limited edit (no sync waiting) is still the reader's to know", () => {
+    const { status, receive, hello, called } = setup();
+    hello();
+    receive({ type: "error", code: "rate_limited", detail: "Too fast.", retry_after: 1 });
+    assert.equal(status.notice, "Too fast.");
+    assert.equal(called("view", "clearSaving").length, 1);
+  });
+});
+
+describe("nothing keeps running once the page has stopped for good", () => {
+  test("room.closed while a hole in the revisions was being waited for", () => {
+    const { timers, receive, hello, syncsSent } = setup();
+    hello();
+    receive({ type: "message.new", message: byAmy(3, 3) }); // 1 and 2 missing
+    receive({ type: "room.closed", reason: "banned", detail: "You were banned." });
+    timers.advance(120_000);
+    assert.deepEqual(syncsSent(), []);
+    assert.equal(timers.count, 0, "a timer still runs after the room was lost");
+  });
+
+  test("a final close (4429) while a sync was unanswered", () => {
+    const { timers, receive, hello, ws } = setup();
+    hello();
+    receive({ type: "message.new", message: byAmy(3, 3) });
+    timers.advance(1000); // the sync request goes out
+    ws().serverClose(4429);
+    timers.advance(SYNC_RETRY_MS * 20);
+    assert.equal(timers.count, 0, "a timer still runs after the socket stopped for good");
+  });
+});
+
+describe("an edit unanswered when the socket drops", () => {
+  test("is not left 'saving' for ever: nothing resends edits, so the reader is told", () => {
+    const { status, ws, hello, called } = setup({ savingEdit: true });
+    hello();
+    ws().serverClose(1006);
+    assert.equal(called("view", "clearSaving").length, 1);
+    assert.match(status.notice ?? "", /edit/i);
+  });
+
+  test("without one, a dropped socket says nothing of edits", () => {
+    const { status, ws, hello, called } = setup();
+    hello();
+    ws().serverClose(1006);
+    assert.equal(called("view", "clearSaving").length, 0);
+    assert.equal(status.notice, null);
   });
 });

@@ -47,6 +47,23 @@ describe("Timeline.apply: one copy per id, the highest rev", () => {
     assert.equal(timeline.oldestId, 40);
   });
 
+  test("a change to a message above the window outranks the history page that brings it", () => {
+    // The page was fetched before the change and lands after it: its copy is older.
+    const timeline = new Timeline({ rev: 10, hasMore: true });
+    timeline.apply(message(50, 10), { older: true });
+    assert.equal(timeline.apply(message(40, 11, { deleted: true, body: "" })), null);
+    assert.equal(timeline.apply(message(40, 12, { deleted: true, body: "" })), null);
+    assert.equal(timeline.apply(message(30, 4), { older: true }), "inserted");
+    assert.equal(timeline.apply(message(40, 3), { older: true }), "inserted");
+    assert.equal(timeline.get(40).rev, 12);
+    assert.equal(timeline.get(40).deleted, true);
+    assert.equal(timeline.get(30).rev, 4);
+    // A page with the newer copy itself keeps it, too.
+    timeline.apply(message(20, 20, { body: "edited" }));
+    assert.equal(timeline.apply(message(20, 20, { body: "edited" }), { older: true }), "inserted");
+    assert.equal(timeline.get(20).body, "edited");
+  });
+
   test("without more history everything older is held", () => {
     const timeline = new Timeline({ rev: 10, hasMore: false });
     timeline.apply(message(50, 10));
@@ -182,5 +199,29 @@ describe("GapWatcher", () => {
     // Lost answer: the watchdog asks again.
     timers.advance(SYNC_RETRY_MS);
     assert.deepEqual(requests, [200, 200]);
+  });
+
+  test("rate_limited with no sync waiting is not the watcher's", () => {
+    const { timers, timeline, requests, gaps } = setup();
+    assert.equal(gaps.refused(0.5), false);
+    timeline.noteRevision(12);
+    gaps.watch();
+    timers.advance(GAP_WAIT_MS);
+    assert.deepEqual(requests, [10]);
+    gaps.socketLost(); // that request died with its socket
+    assert.equal(gaps.refused(0.5), false);
+  });
+
+  test("a refused sync is asked again after retry_after (1 s when it makes no sense)", () => {
+    const { timers, timeline, requests, gaps } = setup();
+    timeline.noteRevision(12);
+    gaps.watch();
+    timers.advance(GAP_WAIT_MS);
+    assert.equal(gaps.refused(Number.NaN), true);
+    assert.equal(gaps.refused(0.5), false); // one refusal per request
+    timers.advance(999);
+    assert.deepEqual(requests, [10]);
+    timers.advance(1);
+    assert.deepEqual(requests, [10, 10]);
   });
 });
