@@ -1,9 +1,10 @@
-"""Staff see the notifications people got; only the services write them (a change here
-would reach no open socket)."""
+"""Staff see the notifications people got, and write announcements; only the services
+write either (a change here would reach no open socket)."""
 
 from django.contrib import admin
 
-from .models import Notification
+from . import services
+from .models import Announcement, Notification
 
 
 @admin.register(Notification)
@@ -32,3 +33,25 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    """Write an announcement; it is sent as it is saved, so it can't be changed after."""
+
+    list_display = ("created_at", "author", "room", "__str__")
+    list_select_related = ("author", "room")
+    autocomplete_fields = ("room",)
+    fields = ("room", "body")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # The form has checked what the service checks (required, at most 1000 characters).
+        sent = services.announcement_publish(author=request.user, body=obj.body, room=obj.room)
+        # The admin goes on with `obj` (its log entry, its redirect): make it the one sent.
+        vars(obj).update(vars(sent))

@@ -5,6 +5,34 @@ from django.db import models
 from django.db.models import Q
 
 
+class Announcement(models.Model):
+    """What staff tell everyone, or one room's members: each gets it as a notification."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="announcements",
+    )
+    room = models.ForeignKey(
+        "chat.Room",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: everyone. Otherwise the room's members.",
+    )
+    body = models.TextField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.body if len(self.body) <= 60 else f"{self.body[:59]}…"
+
+
 class Notification(models.Model):
     class Kind(models.TextChoices):
         MENTION = "mention", "Mention"
@@ -31,6 +59,13 @@ class Notification(models.Model):
     )
     message = models.ForeignKey(
         "chat.Message",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    announcement = models.ForeignKey(
+        Announcement,
         null=True,
         blank=True,
         on_delete=models.CASCADE,

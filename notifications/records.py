@@ -18,13 +18,14 @@ NOTIFICATION_FIELDS = (
     "message__created_rev",
     "actor_id",
     "actor__username",
+    "announcement__body",
 )
 
 
 def notification_row_data(row: tuple) -> dict:
     """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
     (notification_id, kind, reason, created_at, read_at, room_slug, room_name, message_id,
-     message_rev, message_created_rev, actor_id, actor_username) = row  # fmt: skip
+     message_rev, message_created_rev, actor_id, actor_username, text) = row  # fmt: skip
     return {
         "id": notification_id,
         "kind": kind,
@@ -38,4 +39,6 @@ def notification_row_data(row: tuple) -> dict:
         "actor": None if actor_id is None else {"id": actor_id, "username": actor_username},
         "created_at": format_time(created_at),
         "read": read_at is not None,
+        # What an announcement says (null for the other kinds).
+        "text": text,
     }

@@ -52,3 +52,12 @@ def message_notifications(*, message_id: int, user_ids) -> dict[int, dict]:
         user_id: notification_row_data(row)
         for user_id, *row in rows.values_list("user_id", *NOTIFICATION_FIELDS)
     }
+
+
+def announcement_notifications(*, announcement_id: int) -> dict[int, dict]:
+    """Return the notifications an announcement made, by user id, in one query."""
+    rows = Notification.objects.filter(announcement_id=announcement_id)
+    return {
+        user_id: notification_row_data(row)
+        for user_id, *row in rows.values_list("user_id", *NOTIFICATION_FIELDS)
+    }

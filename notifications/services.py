@@ -4,16 +4,17 @@ signals and by the HTTP API."""
 
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from chat.errors import Invalid
-from chat.models import MessageMention
+from chat.errors import Empty, Invalid, TooLong
+from chat.models import Membership, MessageMention
 
 from . import selectors
 from .events import NOTIFICATION_NEW, NOTIFICATION_REMOVED, NOTIFICATIONS_READ, emit_to_user
-from .models import Notification
+from .models import Announcement, Notification
 
 Kind = Notification.Kind
 
@@ -156,3 +157,52 @@ def notifications_mark_room_read(*, user, room, rev: int) -> list[int]:
         count = selectors.unread_count(user=user)
         emit_to_user(user.pk, NOTIFICATIONS_READ, {"ids": marked, "unread": count})
     return marked
+
+
+ANNOUNCEMENT_MAX = 1000
+
+
+@transaction.atomic
+def announcement_publish(*, author, body: str, room=None) -> Announcement:
+    """Announce to everyone, or to one room's members: each gets a notification, live.
+
+    The author is not notified. Everyone means every active account, so each of them
+    gets an event of their own (their unread count differs): announcing to everyone
+    costs one notification row and one event per account.
+    """
+    body = body.strip() if isinstance(body, str) else body
+    if not isinstance(body, str):
+        raise Invalid("The announcement must be text.")
+    if not body:
+        raise Empty("The announcement is empty.")
+    if len(body) > ANNOUNCEMENT_MAX:
+        raise TooLong(f"Announcements are limited to {ANNOUNCEMENT_MAX} characters.")
+    announcement = Announcement.objects.create(author=author, room=room, body=body)
+    if room is None:
+        recipients = get_user_model().objects.filter(is_active=True).values_list("pk", flat=True)
+        reason = f"@{author.get_username()} announced to everyone"
+    else:
+        members = Membership.objects.filter(room=room, banned=False, user__is_active=True)
+        recipients = members.values_list("user_id", flat=True)
+        reason = f"@{author.get_username()} announced in #{room.name}"
+    user_ids = [user_id for user_id in recipients if user_id != author.pk]
+    Notification.objects.bulk_create(
+        (
+            Notification(
+                user_id=user_id,
+                kind=Kind.ANNOUNCEMENT,
+                actor=author,
+                room=room,
+                announcement=announcement,
+                reason=reason,
+            )
+            for user_id in user_ids
+        ),
+        batch_size=1000,
+    )
+    created = selectors.announcement_notifications(announcement_id=announcement.pk)
+    unread = selectors.unread_counts(user_ids=list(created))
+    for user_id in sorted(created):
+        data = {"notification": created[user_id], "unread": unread[user_id]}
+        emit_to_user(user_id, NOTIFICATION_NEW, data)
+    return announcement

@@ -67,6 +67,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "actor": None,
                 "created_at": welcome["created_at"],
                 "read": True,
+                "text": None,
             },
         )
         notification = Notification.objects.get(message=message)
@@ -81,6 +82,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "actor": {"id": self.alice.pk, "username": "alice"},
                 "created_at": notification.created_at.isoformat()[:26] + "Z",
                 "read": False,
+                "text": None,
             },
         )
 
