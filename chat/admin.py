@@ -19,6 +19,19 @@ from .models import Membership, Message, ModerationAction, Room
 MEMBERSHIP_EDITABLE = ("role", "banned", "muted", "muted_until")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log that only services write: staff read it, never add, change or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def _count_of(queryset):
     """Return a subquery counting the rows of `queryset` that belong to the outer room."""
     counted = (
@@ -255,7 +268,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationAction)
-class ModerationActionAdmin(admin.ModelAdmin):
+class ModerationActionAdmin(ReadOnlyAdmin):
     """The moderation log: written by the services, read here, never edited."""
 
     list_display = [
@@ -270,15 +283,6 @@ class ModerationActionAdmin(admin.ModelAdmin):
     list_filter = ["kind", "created_at"]
     search_fields = ["actor_name", "target_name", "room_name", "reason"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 User = get_user_model()

@@ -3,12 +3,14 @@ write either (a change here would reach no open socket)."""
 
 from django.contrib import admin
 
+from chat.admin import ReadOnlyAdmin
+
 from . import services
 from .models import Announcement, Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("user", "kind", "reason", "created_at", "read_at")
     list_filter = ("kind",)
     list_select_related = ("user",)
@@ -24,15 +26,6 @@ class NotificationAdmin(admin.ModelAdmin):
         "created_at",
         "read_at",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Announcement)

@@ -47,17 +47,14 @@ def unread_counts(*, user_ids) -> dict[int, int]:
 
 def message_notifications(*, message_id: int, user_ids) -> dict[int, dict]:
     """Return the notifications of a message for each of `user_ids` that has one."""
-    rows = Notification.objects.filter(message_id=message_id, user_id__in=user_ids)
-    return {
-        user_id: notification_row_data(row)
-        for user_id, *row in rows.values_list("user_id", *NOTIFICATION_FIELDS)
-    }
+    return _by_user(Notification.objects.filter(message_id=message_id, user_id__in=user_ids))
 
 
 def announcement_notifications(*, announcement_id: int) -> dict[int, dict]:
     """Return the notifications an announcement made, by user id, in one query."""
-    rows = Notification.objects.filter(announcement_id=announcement_id)
-    return {
-        user_id: notification_row_data(row)
-        for user_id, *row in rows.values_list("user_id", *NOTIFICATION_FIELDS)
-    }
+    return _by_user(Notification.objects.filter(announcement_id=announcement_id))
+
+
+def _by_user(notifications) -> dict[int, dict]:
+    rows = notifications.values_list("user_id", *NOTIFICATION_FIELDS)
+    return {user_id: notification_row_data(row) for user_id, *row in rows}

@@ -11,6 +11,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from .. import policy
 from ..models import Membership, Message, Room
 from ..records import MESSAGE_FIELDS, member_data, message_row_data
+from .unread import member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
@@ -20,15 +21,6 @@ def room_list_for_user(*, user) -> QuerySet[Room]:
         .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
         # Rooms never active go last on every database (PostgreSQL sorts NULL first).
         .order_by("is_archived", F("last_activity_at").desc(nulls_last=True), "name")
-    )
-
-
-def room_membership(*, room: Room, user) -> Membership | None:
-    """Return the user's membership of the room, or None."""
-    return (
-        Membership.objects.filter(room=room, user=user)
-        .only("id", "room_id", "user_id", "banned", "role", "muted", "muted_until")
-        .first()
     )
 
 
@@ -176,25 +168,6 @@ def _partly_loaded(model, values: dict):
     return model.from_db(connection.alias, names, [values[name] for name in names])
 
 
-def room_get(*, slug: str) -> Room | None:
-    """Return the room with this slug, or None."""
-    return Room.objects.filter(slug=slug).first()
-
-
-def room_get_for_user(*, slug: str, user) -> tuple[Room, policy.Access] | tuple[None, None]:
-    """Return the room and the user's access when they may see it, else (None, None)."""
-    room = room_get(slug=slug)
-    if room is None:
-        return None, None
-    membership = room_membership(room=room, user=user)
-    access = policy.room_access(room=room, membership=membership, user=user)
-    return (room, access) if access.see else (None, None)
-
-
-def _message_queryset(room: Room):
-    return Message.objects.filter(room=room).select_related("author")
-
-
 _REV = MESSAGE_FIELDS.index("rev")
 
 # Pages and catch-up are the hot reads, and compiling their ORM query cost 0.54 ms a page,
@@ -282,13 +255,3 @@ def _messages_since(room: Room, since: int, current_rev: int, limit: int | None 
         "rev": rev,
         "complete": complete,
     }
-
-
-def message_get(*, room: Room, message_id: int) -> Message | None:
-    """Return one message of the room with its author, or None."""
-    return _message_queryset(room).filter(pk=message_id).first()
-
-
-from .unread import member_room, member_rooms, unread_counts  # noqa: E402 (the package's parts)
-
-__all__ = ["member_room", "member_rooms", "unread_counts"]

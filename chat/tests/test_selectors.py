@@ -6,6 +6,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from chat import selectors, services
+from chat.errors import NotFound
 from chat.models import Membership, Room
 from chat.realtime.protocol import room_data
 
@@ -262,7 +263,9 @@ class RoomListTestCase(TestCase):
         self.assertEqual(rooms, {"public": 2, "private": 2})
 
 
-class RoomGetForUserTestCase(TestCase):
+class RoomOpenTestCase(TestCase):
+    """The room a page or the API opens, and the user's access to it (services.room_open)."""
+
     def setUp(self):
         self.alice = make_user("alice")
         self.bob = make_user("bob")
@@ -271,24 +274,24 @@ class RoomGetForUserTestCase(TestCase):
         add_member(self.private, self.alice)
 
     def test_visible_rooms_with_the_user_s_access(self):
-        room, access = selectors.room_get_for_user(slug="public", user=self.bob)
+        room, access = services.room_open(slug="public", user=self.bob)
         self.assertEqual(room, self.public)
         self.assertEqual((access.see, access.post, access.role), (True, True, None))
-        room, access = selectors.room_get_for_user(slug="private", user=self.alice)
+        room, access = services.room_open(slug="private", user=self.alice)
         self.assertEqual(room, self.private)
         self.assertEqual((access.see, access.role), (True, Membership.Role.MEMBER))
         # Reading makes no member.
         self.assertFalse(Membership.objects.filter(room=self.public, user=self.bob).exists())
 
-    def test_hidden_or_missing_rooms_are_none(self):
-        self.assertEqual(selectors.room_get_for_user(slug="private", user=self.bob), (None, None))
-        self.assertEqual(selectors.room_get_for_user(slug="nothing", user=self.bob), (None, None))
+    def test_hidden_missing_or_banned_rooms_are_not_found(self):
         add_member(self.public, self.bob, banned=True)
-        self.assertEqual(selectors.room_get_for_user(slug="public", user=self.bob), (None, None))
+        for slug in ("private", "nothing", "public"):
+            with self.assertRaises(NotFound, msg=slug):
+                services.room_open(slug=slug, user=self.bob)
 
     def test_archived_rooms_can_still_be_read(self):
         Room.objects.filter(pk=self.public.pk).update(is_archived=True)
-        room, access = selectors.room_get_for_user(slug="public", user=self.bob)
+        room, access = services.room_open(slug="public", user=self.bob)
         self.assertEqual(room, self.public)
         self.assertEqual((access.see, access.post, access.archived), (True, False, True))
 
