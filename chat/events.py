@@ -34,6 +34,7 @@ ROOM_DELETED = "room.deleted"
 ROOMS_UPDATED = "rooms.updated"  # to whoever lists the room: it changed
 ROOMS_REMOVED = "rooms.removed"  # to whoever listed the room: it is gone for them
 ROOM_READ = "room.read"  # to a user: their read marker of a room moved (every tab clears)
+ROOM_JOINED = "room.joined"  # to a user: they became a member of a room (its sockets listen)
 MEMBER_UPDATED = "member.updated"
 MEMBER_REMOVED = "member.removed"  # banned or removed: that user's sockets close
 SESSION_CHECK = "session.check"  # to a user: re-check the login of their sockets

@@ -10,7 +10,15 @@ a message's `created_rev`, author and `mentions`, and a read marker's new counts
 
 import copy
 
+from notifications.events import PREFERENCES_UPDATED
+
 from . import events
+
+# What a room's change (room.updated, rooms.updated) changes in a room's state.
+_ROOM_FIELDS = ("name", "topic", "private", "archived")
+
+# What a tab socket (protocol 2) says when the user can no longer see a room.
+ROOM_CLOSED = "room.closed"
 
 
 def mentions_me(message: dict, me: int) -> bool:
@@ -33,10 +41,25 @@ def apply_event(rooms: dict[str, dict], kind: str, data: dict, *, me: int) -> di
             # crossed): keep the marker, and fetch this room's state again.
             room["last_read_rev"] = max(room["last_read_rev"], data["room"]["last_read_rev"])
             room["stale"] = True
+    elif kind == events.MEMBER_UPDATED and data["member"]["user"]["id"] == me:
+        room = rooms.get(data.get("room"))  # a tab's frames name the room
+        if room is not None:
+            room["role"] = data["member"]["role"]
     elif kind == events.MEMBER_REMOVED and data["user"]["id"] == me:
         rooms.pop(data["room"], None)  # banned or removed: no longer one of my rooms
     elif kind == events.ROOMS_REMOVED:
         rooms.pop(data["room"]["slug"], None)
+    elif kind == events.ROOM_JOINED:
+        rooms[data["room"]["slug"]] = data["room"]  # its state, read after the tab listened
+    elif kind == ROOM_CLOSED:
+        rooms.pop(data["room"], None)  # a tab lost the room (banned, removed, private, deleted)
+    elif kind in (events.ROOM_UPDATED, events.ROOMS_UPDATED) and data["room"]["slug"] in rooms:
+        room = rooms[data["room"]["slug"]]
+        room.update((key, data["room"][key]) for key in _ROOM_FIELDS if key in data["room"])
+    elif kind == PREFERENCES_UPDATED:
+        for changed in data["rooms"]:
+            if changed["slug"] in rooms:
+                rooms[changed["slug"]]["notify"] = changed["notify"]
     return rooms
 
 

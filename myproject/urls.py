@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from chat import views as chat_views
@@ -17,6 +19,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name none (the admin's).
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"))),
     path("", include("chat.urls")),
     path("", include("notifications.urls")),
 ]

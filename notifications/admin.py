@@ -1,12 +1,13 @@
-"""Staff see the notifications people got, and write announcements; only the services
-write either (a change here would reach no open socket)."""
+"""Staff see the notifications people got and their room notification settings, and
+write announcements; only the services write any of them (a change here would reach no
+open socket)."""
 
 from django.contrib import admin
 
 from chat.admin import ReadOnlyAdmin
 
 from . import services
-from .models import Announcement, Notification
+from .models import Announcement, Notification, RoomNotificationSetting
 
 
 @admin.register(Notification)
@@ -26,6 +27,16 @@ class NotificationAdmin(ReadOnlyAdmin):
         "created_at",
         "read_at",
     )
+
+
+@admin.register(RoomNotificationSetting)
+class RoomNotificationSettingAdmin(ReadOnlyAdmin):
+    list_display = ("user", "room", "level", "muted")
+    list_filter = ("level", "muted")
+    list_select_related = ("user", "room")
+    search_fields = ("user__username", "room__name")
+    # The change page only shows: every field is read-only.
+    fields = readonly_fields = ("user", "room", "level", "muted")
 
 
 @admin.register(Announcement)

@@ -1,8 +1,8 @@
 """The events the inbox sends, each to one user's sockets, on commit (chat.events).
 
-Every event carries `unread`, the user's count of unread notifications once the write
-is done, so a client never counts for itself. notifications.state.apply_event is how a
-client applies them.
+Every inbox event carries `unread`, the user's count of unread notifications once the
+write is done, so a client never counts for itself. notifications.state.apply_event is
+how a client applies them; chat.snapshot applies preference changes to the room list.
 """
 
 from chat import events
@@ -15,6 +15,10 @@ NOTIFICATION_REMOVED = "notification.removed"
 # Notifications were read: {"ids": [...], "unread": N}, or, for "mark all read",
 # {"all": true, "up_to": <the highest id marked>, "unread": N}.
 NOTIFICATIONS_READ = "notifications.read"
+# Notification preferences changed: {"defaults": {"level", "desktop"}, "rooms":
+# [{"slug", "notify": {"level", "muted", "custom"}}]}, listing every room whose
+# effective setting changed. It carries no `unread`: the inbox is unchanged.
+PREFERENCES_UPDATED = "preferences.updated"
 
 
 def emit_to_user(user_id: int, kind: str, data: dict) -> None:

@@ -103,3 +103,66 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+class Level(models.TextChoices):
+    """How much of a room's traffic someone wants to hear of."""
+
+    ALL = "all", "Every message"
+    MENTIONS = "mentions", "Mentions only"
+    NOTHING = "nothing", "Nothing"
+
+
+class NotificationDefaults(models.Model):
+    """How someone wants to be notified in rooms without a level of their own.
+
+    Created the first time they change it; until then the field defaults apply.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_defaults"
+    )
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.MENTIONS)
+    desktop = models.BooleanField(
+        default=True, help_text="Desktop alerts wanted (the browser shows them)."
+    )
+
+    class Meta:
+        verbose_name_plural = "notification defaults"
+
+    def __str__(self):
+        return f"Defaults of {self.user_id}: {self.level}"
+
+
+class RoomNotificationSetting(models.Model):
+    """Someone's notification level and mute for one room.
+
+    Not Membership.muted, which is a moderator's mute (the member may not post): this
+    mute only silences alerts, and the inbox still fills.
+    """
+
+    class RoomLevel(models.TextChoices):
+        DEFAULT = "default", "Default"
+        ALL = Level.ALL.value, Level.ALL.label
+        MENTIONS = Level.MENTIONS.value, Level.MENTIONS.label
+        NOTHING = Level.NOTHING.value, Level.NOTHING.label
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="room_notification_settings",
+    )
+    room = models.ForeignKey(
+        "chat.Room", on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    level = models.CharField(max_length=8, choices=RoomLevel.choices, default=RoomLevel.DEFAULT)
+    muted = models.BooleanField(default=False, help_text="No alerts; the inbox still fills.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="room_notification_unique"),
+        ]
+
+    def __str__(self):
+        muted = ", muted" if self.muted else ""
+        return f"{self.user_id} in room {self.room_id}: {self.level}{muted}"

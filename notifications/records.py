@@ -14,7 +14,6 @@ NOTIFICATION_FIELDS = (
     "room__slug",
     "room__name",
     "message_id",
-    "message__rev",
     "message__created_rev",
     "actor_id",
     "actor__username",
@@ -25,17 +24,17 @@ NOTIFICATION_FIELDS = (
 def notification_row_data(row: tuple) -> dict:
     """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
     (notification_id, kind, reason, created_at, read_at, room_slug, room_name, message_id,
-     message_rev, message_created_rev, actor_id, actor_username, text) = row  # fmt: skip
+     message_created_rev, actor_id, actor_username, text) = row  # fmt: skip
     return {
         "id": notification_id,
         "kind": kind,
         "reason": reason,
         "room": None if room_slug is None else {"slug": room_slug, "name": room_name},
-        # Enough to open the room at the message: its id, and the revisions a timeline
-        # is kept by.
+        # Enough to open the room at the message, and to tell whether a read marker has
+        # passed it: its id and the revision it was created at (never changed after).
         "message": None
         if message_id is None
-        else {"id": message_id, "rev": message_rev, "created_rev": message_created_rev},
+        else {"id": message_id, "created_rev": message_created_rev},
         "actor": None if actor_id is None else {"id": actor_id, "username": actor_username},
         "created_at": format_time(created_at),
         "read": read_at is not None,

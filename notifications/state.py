@@ -6,7 +6,12 @@ they arrive, with `apply_event`. The result is what a fresh fetch would answer. 
 hold the server to that (notifications/tests/test_api.py).
 """
 
+from chat import events as chat_events
+
 from .events import NOTIFICATION_NEW, NOTIFICATION_REMOVED, NOTIFICATIONS_READ
+
+# A room's name changed: the room's own event, and the listing's.
+ROOM_RENAMED = (chat_events.ROOM_UPDATED, chat_events.ROOMS_UPDATED)
 
 
 def apply_event(snapshot: dict, kind: str, data: dict) -> dict:
@@ -25,6 +30,17 @@ def apply_event(snapshot: dict, kind: str, data: dict) -> dict:
     elif kind == NOTIFICATION_REMOVED:
         gone = set(data["ids"])
         notifications = [item for item in notifications if item["id"] not in gone]
+    elif kind in ROOM_RENAMED:
+        # The inbox names rooms as they are now (a notification's reason keeps the old).
+        room = data["room"]
+        renamed = {"slug": room["slug"], "name": room["name"]}
+        notifications = [
+            {**item, "room": renamed}
+            if item["room"] is not None and item["room"]["slug"] == room["slug"]
+            else item
+            for item in notifications
+        ]
+        return {**snapshot, "notifications": notifications}
     elif kind == NOTIFICATIONS_READ:
         notifications = [
             {**item, "read": True} if _is_marked(item["id"], data) else item

@@ -6,14 +6,12 @@ a `room.closed` frame that says why; every write is checked again by the service
 """
 
 import logging
-import time
 from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import cache
 
 from .. import errors, events, selectors, services
 from ..models import Room
@@ -25,17 +23,11 @@ from .hub import EVERYONE_TOPIC, get_hub, room_topic, user_topic
 from .presence import broadcast_presence, get_presence
 from .protocol import (
     BAD_FRAME,
-    RATE_LIMITED,
     SERVER_ERROR,
-    DeleteCommand,
-    EditCommand,
-    HistoryCommand,
     PingCommand,
     ProtocolError,
-    SendCommand,
-    SyncCommand,
-    TypingCommand,
 )
+from .room_commands import RoomCommands
 from .sessions import session_watch
 
 logger = logging.getLogger(__name__)
@@ -61,7 +53,7 @@ def _parse_since(query_string: bytes) -> int | None:
     return protocol.parse_int(values[-1], "since", minimum=0)
 
 
-class RoomConsumer(ChatWebsocketConsumer):
+class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
     """One socket in one room (docs/protocol.md)."""
 
     room: Room | None = None
@@ -199,91 +191,7 @@ class RoomConsumer(ChatWebsocketConsumer):
         if isinstance(error, errors.NotFound) and reason in protocol.CLOSED_DETAILS:
             await self.close_because(reason)
 
-    # --- commands ---------------------------------------------------------------
-
-    async def on_send(self, command: SendCommand):
-        try:
-            message, _created = await database_sync_to_async(services.message_send)(
-                room=self.room,
-                author=self.user,
-                body=command.body,
-                client_id=command.client_id,
-                origin_channel=self.channel_name,
-            )
-        except errors.ChatError:
-            raise
-        except Exception as error:
-            # Never acknowledged: the client keeps it in its outbox and resends it.
-            log_failure(error, "message.send failed in room %s", self.room.slug)
-            raise ProtocolError(
-                SERVER_ERROR, "The message was not stored; try again.", client_id=command.client_id
-            ) from None
-        await self.send_frame({"type": "message.new", "message": message})
-
-    async def on_edit(self, command: EditCommand):
-        message = await database_sync_to_async(services.message_edit)(
-            room=self.room,
-            user=self.user,
-            message_id=command.message_id,
-            body=command.body,
-            origin_channel=self.channel_name,
-        )
-        await self.send_frame({"type": "message.updated", "message": message})
-
-    async def on_delete(self, command: DeleteCommand):
-        message = await database_sync_to_async(services.message_delete)(
-            room=self.room,
-            user=self.user,
-            message_id=command.message_id,
-            origin_channel=self.channel_name,
-        )
-        await self.send_frame({"type": "message.deleted", "message": message})
-
-    async def on_typing(self, command: TypingCommand):
-        now = time.monotonic()
-        if command.active:
-            # Drop extras silently: first this socket's own clock, then the user's gate
-            # shared by all their sockets (and processes, through the cache).
-            if now - self.typing_passed_at < settings.CHAT_TYPING_INTERVAL:
-                return
-            self.typing_passed_at = now
-            gate = f"typing:{self.room.pk}:{self.user.pk}"
-            try:
-                if not await cache.aadd(gate, 1, timeout=settings.CHAT_TYPING_INTERVAL):
-                    return
-            except Exception:
-                return  # the cache is away; typing is not worth an error
-        else:
-            # "Stopped typing" always passes, so an indicator is never left stuck.
-            self.typing_passed_at = 0.0
-        data = {"user": self.user.username, "active": command.active}
-        await events.emit_now(
-            events.Event(
-                events.TYPING, data, events.to_room(self.room.pk), skip_user_id=self.user_id
-            )
-        )
-
-    def take_request_token(self):
-        retry_after = self.requests.take()
-        if retry_after:
-            raise ProtocolError(
-                RATE_LIMITED, "Too many sync and history requests.", retry_after=retry_after
-            )
-
-    async def on_sync(self, command: SyncCommand):
-        # One batch per request: while `complete` is false the client asks again.
-        self.take_request_token()
-        page = await database_sync_to_async(selectors.messages_since)(
-            room=self.room, since=command.since
-        )
-        await self.send(text_data=protocol.encode_page({"type": "sync", **page}))
-
-    async def on_history(self, command: HistoryCommand):
-        self.take_request_token()
-        page = await database_sync_to_async(selectors.message_page)(
-            room=self.room, before=command.before, limit=command.limit
-        )
-        await self.send(text_data=protocol.encode_page({"type": "history", **page}))
+    # --- commands (the room's own are in room_commands) ----------------------------------
 
     async def on_ping(self, command: PingCommand):
         # The room's revision rides along: a client whose last live event was lost
@@ -295,15 +203,7 @@ class RoomConsumer(ChatWebsocketConsumer):
             return
         await self.send_frame({"type": "pong", "t": command.t, "rev": rev})
 
-    command_handlers = {
-        SendCommand: on_send,
-        EditCommand: on_edit,
-        DeleteCommand: on_delete,
-        TypingCommand: on_typing,
-        SyncCommand: on_sync,
-        HistoryCommand: on_history,
-        PingCommand: on_ping,
-    }
+    command_handlers = {**RoomCommands.room_command_handlers, PingCommand: on_ping}
 
     # --- events from the hub and the session watch ---------------------------------------
 

@@ -32,8 +32,15 @@ class Joined(NamedTuple):
     user_sockets: int  # the user's open sockets, in every room and process
 
 
+# The presence "room" of tab sockets (protocol 2): signed in, on some tab. Counted
+# towards the cap of sockets, never announced.
+SIGNED_IN = 0
+
+
 async def broadcast_presence(*, room_id: int, username: str, status: str, online: list[str]):
     """Tell a room that a user came online or went offline, with the full list."""
+    if room_id == SIGNED_IN:
+        return
     # Presence is not timeline data: if this is lost, the next hello or presence corrects it.
     data = {"user": username, "status": status, "online": online}
     await events.emit_now(events.Event(events.PRESENCE, data, events.to_room(room_id)))
@@ -62,14 +69,17 @@ class LocalPresence:
         self._rooms: dict[int, _RoomPresence] = {}
         self._user_sockets: dict[int, set[str]] = defaultdict(set)
 
-    async def join(self, *, room_id: int, user_id: int, username: str, channel_name: str) -> Joined:
-        """Record an open socket."""
+    async def join(
+        self, *, room_id: int, user_id: int, username: str, channel_name: str, counted=True
+    ) -> Joined:
+        """Record an open socket (`counted`: towards the user's cap of sockets)."""
         room = self._rooms.setdefault(room_id, _RoomPresence())
         channels = room.channels.setdefault(user_id, set())
         first = not channels
         channels.add(channel_name)
         room.usernames[user_id] = username
-        self._user_sockets[user_id].add(channel_name)
+        if counted:
+            self._user_sockets[user_id].add(channel_name)
         return Joined(first, room.online(), len(self._user_sockets[user_id]))
 
     def online_user_ids(self, *, room_id: int) -> set[int]:
@@ -78,13 +88,14 @@ class LocalPresence:
         return set(room.channels) if room is not None else set()
 
     async def leave(
-        self, *, room_id: int, user_id: int, channel_name: str
+        self, *, room_id: int, user_id: int, channel_name: str, counted=True
     ) -> tuple[bool, list[str]]:
         """Forget a socket; return (whether it was the user's last, who is online)."""
-        sockets = self._user_sockets.get(user_id, set())
-        sockets.discard(channel_name)
-        if not sockets:
-            self._user_sockets.pop(user_id, None)
+        if counted:
+            sockets = self._user_sockets.get(user_id, set())
+            sockets.discard(channel_name)
+            if not sockets:
+                self._user_sockets.pop(user_id, None)
         room = self._rooms.get(room_id)
         if room is None or channel_name not in room.channels.get(user_id, ()):
             return False, room.online() if room else []
@@ -110,8 +121,10 @@ local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+end
 return {live, redis.call('ZCARD', KEYS[2])}
 """
 _LEAVE = """
@@ -154,8 +167,9 @@ class RedisPresence:
         self.url, self.ttl, self.heartbeat, self.sweep = url, ttl, heartbeat, sweep
         # The room's key outlives its entries, so that it is collected once a room is empty.
         self.key_ttl = max(60, math.ceil(ttl * 3))
-        # channel name -> (room id, user id, username): the sockets of this process
-        self.local: dict[str, tuple[int, int, str]] = {}
+        # (channel name, room id) -> (user id, username, counted): this process's sockets
+        # in each room (a tab's socket is in two: everyone's and the room it shows)
+        self.local: dict[tuple[str, int], tuple[int, str, bool]] = {}
         self._clients = {}
         self._keepers = {}
         self._sync_client = None
@@ -188,9 +202,11 @@ class RedisPresence:
     def _user_key(user_id: int) -> str:
         return f"chat:sockets:{user_id}"
 
-    async def join(self, *, room_id: int, user_id: int, username: str, channel_name: str) -> Joined:
-        """Record an open socket."""
-        self.local[channel_name] = (room_id, user_id, username)
+    async def join(
+        self, *, room_id: int, user_id: int, username: str, channel_name: str, counted=True
+    ) -> Joined:
+        """Record an open socket (`counted`: towards the user's cap of sockets)."""
+        self.local[(channel_name, room_id)] = (user_id, username, counted)
         now = time.time()
         try:
             live, user_sockets = await self._client().eval(
@@ -202,7 +218,7 @@ class RedisPresence:
                 now + self.ttl,
                 _entry(user_id, username, channel_name),
                 self.key_ttl,
-                f"{room_id}|{channel_name}",
+                f"{room_id}|{channel_name}" if counted else "",
             )
         except Exception:
             logger.warning("Presence join failed; the heartbeat will record it.", exc_info=True)
@@ -212,10 +228,10 @@ class RedisPresence:
         return Joined(first, _online([*live, (user_id, username, channel_name)]), user_sockets)
 
     async def leave(
-        self, *, room_id: int, user_id: int, channel_name: str
+        self, *, room_id: int, user_id: int, channel_name: str, counted=True
     ) -> tuple[bool, list[str]]:
         """Forget a socket; return (whether it was the user's last, who is online)."""
-        _room, _user, username = self.local.pop(channel_name, (room_id, user_id, ""))
+        _user, username, _counted = self.local.pop((channel_name, room_id), (user_id, "", counted))
         try:
             removed, live = await self._client().eval(
                 _LEAVE,
@@ -253,11 +269,12 @@ class RedisPresence:
         expires = time.time() + self.ttl
         sockets = list(self.local.items())
         async with self._client().pipeline(transaction=False) as pipe:
-            for channel_name, (room_id, user_id, username) in sockets:
+            for (channel_name, room_id), (user_id, username, _counted) in sockets:
                 pipe.zadd(self._key(room_id), {_entry(user_id, username, channel_name): expires})
-            for channel_name, (room_id, user_id, _username) in sockets:
-                pipe.zadd(self._user_key(user_id), {f"{room_id}|{channel_name}": expires})
-            for room_id in {room_id for room_id, _user, _name in self.local.values()}:
+            for (channel_name, room_id), (user_id, _username, counted) in sockets:
+                if counted:
+                    pipe.zadd(self._user_key(user_id), {f"{room_id}|{channel_name}": expires})
+            for room_id in {room_id for _channel, room_id in self.local}:
                 pipe.expire(self._key(room_id), self.key_ttl)
             added = (await pipe.execute())[: len(sockets)]
         # An entry that was gone (Redis restarted, or swept after a long pause) is back.
@@ -266,7 +283,7 @@ class RedisPresence:
         lost = [socket for socket, was_added in zip(sockets, added, strict=True) if was_added]
         if lost:
             await get_hub(get_channel_layer()).resubscribe()
-        for _channel_name, (room_id, _user_id, username) in lost:
+        for (_channel_name, room_id), (_user_id, username, _counted) in lost:
             online = await self.online(room_id=room_id)
             await broadcast_presence(
                 room_id=room_id, username=username, status="online", online=online
@@ -274,7 +291,7 @@ class RedisPresence:
 
     async def sweep_rooms(self):
         """Remove expired entries of the rooms this process serves; announce who left."""
-        for room_id in {room_id for room_id, _user, _name in self.local.values()}:
+        for room_id in {room_id for _channel, room_id in self.local}:
             dead, live = await self._client().eval(_SWEEP, 1, self._key(room_id), time.time())
             dead, live = _parse(dead), _parse(live)
             live_users = {entry[0] for entry in live}

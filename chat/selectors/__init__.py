@@ -11,7 +11,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from .. import policy
 from ..models import Membership, Message, Room
 from ..records import MESSAGE_FIELDS, member_data, message_row_data
-from .unread import member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
+from .unread import first_unread_id, member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
@@ -255,3 +255,11 @@ def _messages_since(room: Room, since: int, current_rev: int, limit: int | None 
         "rev": rev,
         "complete": complete,
     }
+
+
+def member_room_names(*, user) -> dict[int, tuple[str, str]]:
+    """Return {room id: (slug, name)} of the rooms the user is a member of (not banned)."""
+    rows = Membership.objects.filter(user=user, banned=False).values_list(
+        "room_id", "room__slug", "room__name"
+    )
+    return {room_id: (slug, name) for room_id, slug, name in rows}

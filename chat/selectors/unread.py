@@ -2,7 +2,8 @@
 
 A room's unread count is the number of its messages created after the member's read
 marker that are not deleted and not their own; its mentions are those of them that
-mention the member. Both for all of a user's rooms in two queries, whatever their number.
+mention the member. Both for all of a user's rooms in two queries, whatever their number;
+each room's notification preferences (notifications.selectors.room_notify) in one more.
 """
 
 from django.db.models import Count, F
@@ -42,13 +43,20 @@ def unread_counts(*, user, room_ids=None) -> dict[int, tuple[int, list[int]]]:
 
 
 def member_rooms(*, user) -> list[dict]:
-    """Return the rooms the user is a member of, with their revision, marker and counts."""
-    memberships = (
+    """Return the rooms the user is a member of, with their revision, marker, counts and
+    notification preferences."""
+    memberships = list(
         Membership.objects.filter(user=user, banned=False).select_related("room").order_by(*_ORDER)
     )
     counts = unread_counts(user=user)
+    # Every member room by a join, rather than a query parameter per room.
+    notify = _room_notify(user=user)
+    room_ids = [membership.room_id for membership in memberships]
+    missing = [room_id for room_id in room_ids if room_id not in notify]
+    if missing:  # memberships that ended between the two reads
+        notify |= _room_notify(user=user, room_ids=missing)
     return [
-        _room_state(membership, counts.get(membership.room_id, (0, [])))
+        _room_state(membership, counts.get(membership.room_id, (0, [])), notify[membership.room_id])
         for membership in memberships
     ]
 
@@ -61,10 +69,18 @@ def member_room(*, user, room) -> dict | None:
     if membership is None:
         return None
     counts = unread_counts(user=user, room_ids=[room.pk])
-    return _room_state(membership, counts.get(room.pk, (0, [])))
+    notify = _room_notify(user=user, room_ids=[room.pk])[room.pk]
+    return _room_state(membership, counts.get(room.pk, (0, [])), notify)
 
 
-def _room_state(membership: Membership, counts: tuple[int, list[int]]) -> dict:
+def _room_notify(*, user, room_ids=None) -> dict[int, dict]:
+    # notifications builds on chat: imported here, so that chat loads without it first.
+    from notifications.selectors import room_notify
+
+    return room_notify(user=user, room_ids=room_ids)
+
+
+def _room_state(membership: Membership, counts: tuple[int, list[int]], notify: dict) -> dict:
     unread, mentioned = counts
     return {
         **room_data(membership.room),
@@ -76,4 +92,16 @@ def _room_state(membership: Membership, counts: tuple[int, list[int]]) -> dict:
         # back when an edit drops the mention.
         "unread_mentions": mentioned,
         "role": membership.role,
+        # How the user wants to hear of the room: {"level", "muted", "custom"}.
+        "notify": notify,
     }
+
+
+def first_unread_id(*, user, room_id: int) -> int | None:
+    """Return the id of the oldest message of the room the user has not read, if any."""
+    return (
+        _unread_messages(user, [room_id])
+        .order_by("created_rev", "id")
+        .values_list("id", flat=True)
+        .first()
+    )

@@ -150,7 +150,14 @@ def member_add(*, room: Room, actor, target, role: str = Membership.Role.MEMBER)
     _member_updated(room, membership)
     listing = {"room": room_data(room)}
     events.emit(events.Event(events.ROOMS_UPDATED, listing, events.to_users([target.pk])))
+    member_joined(room, target.pk)
     return membership
+
+
+def member_joined(room: Room, user_id: int) -> None:
+    """Tell the user's sockets, on commit, that they are now a member of `room`."""
+    data = {"room_id": room.pk, "slug": room.slug}
+    events.emit(events.Event(events.ROOM_JOINED, data, events.to_users([user_id])))
 
 
 def user_by_name(username: str):

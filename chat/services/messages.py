@@ -12,6 +12,7 @@ from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
 from ..validation import clean_body
 from .log import log_action
+from .members import member_joined
 from .mentions import mentions_replace, mentions_store, mentions_withdraw, resolve_mentions
 from .revisions import take_next_rev
 from .rooms import room_gone
@@ -75,6 +76,7 @@ def message_send(
             if membership is None:
                 # Posting joins; what was there before is not news to a new member.
                 Membership.objects.create(room=room, user=author, last_read_rev=room.rev)
+                member_joined(room, author.pk)
             message = Message.objects.create(
                 room=room,
                 author=author,

@@ -10,6 +10,7 @@ from ..models import Membership, ModerationAction, Room
 from ..records import room_data
 from ..selectors import room_entry, room_member_ids
 from .log import log_action
+from .members import member_joined
 
 # Fields people see in the room page and the sidebar.
 ROOM_PUBLIC_FIELDS = ("name", "topic", "is_private", "is_archived")
@@ -62,6 +63,7 @@ def room_create(
         created_by=created_by,
     )
     Membership.objects.create(room=room, user=created_by, role=Membership.Role.OWNER)
+    member_joined(room, created_by.pk)
     if not is_private:
         events.emit(events.Event(events.ROOMS_UPDATED, {"room": room_data(room)}, events.EVERYONE))
     return room

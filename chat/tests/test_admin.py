@@ -192,7 +192,11 @@ class RoomAdminTestCase(AdminTestCase):
         self.assertEqual(
             sent_by_kind[(events.ROOMS_UPDATED, events.EVERYONE)], {"room": room_data(self.general)}
         )
-        self.assertEqual(len(sent), 5, sent)
+        self.assertEqual(
+            sent_by_kind[(events.ROOM_JOINED, events.to_users([self.admin.pk]))],
+            {"room_id": self.general.pk, "slug": "general"},
+        )
+        self.assertEqual(len(sent), 6, sent)
 
     def test_a_refused_membership_change_is_reported_and_changes_nothing(self):
         # Nobody acts on themselves, staff included: the admin can't ban their own row.

@@ -199,7 +199,7 @@ class HandshakeTestCase(SocketTestCase):
         await self.assertClosed(communicator, 4404)
 
     async def test_paths_that_match_no_route_are_closed_4404(self):
-        for path in ["/ws/nothing/", "/ws/rooms/Not_A_Slug/", "/ws/rooms/general", "/", "/ws/"]:
+        for path in ["/ws/nothing/", "/ws/rooms/Not_A_Slug/", "/ws/rooms/general", "/", "/ws"]:
             communicator = await self.connect(self.alice, path)
             # A close, not "Exception inside application": receive_output would raise it.
             await self.assertClosed(communicator, 4404)

@@ -375,6 +375,7 @@ class BroadcastTestCase(ServiceTestCase):
     """Events leave only after the write commits, and never for a rolled-back one."""
 
     def test_send_registers_one_event_that_is_sent_on_commit(self):
+        add_member(self.room, self.alice)  # a first post would also say she joined
         with (
             events.captured_events() as sent,
             mock.patch("chat.realtime.hub.publish") as group_send,
@@ -516,6 +517,7 @@ class BroadcastTestCase(ServiceTestCase):
         self.assertEqual(sent, [])
 
     def test_a_failing_channel_layer_does_not_fail_the_write(self):
+        add_member(self.room, self.alice)  # one event: the message, not her joining
         layer = mock.Mock()
         layer.group_send = mock.AsyncMock(side_effect=ConnectionError("layer down"))
         with (
@@ -544,8 +546,12 @@ class RoomCreateTestCase(ServiceTestCase):
         )
         membership = Membership.objects.get(room=room)
         self.assertEqual((membership.user, membership.role), (self.alice, Membership.Role.OWNER))
-        # A private room is listed by its members only: nobody else hears of it.
-        self.assertEqual(sent, [])
+        # A private room is listed by its members only: nobody else hears of it, and its
+        # owner's tabs start following it.
+        joined = {"room_id": room.pk, "slug": "book-club"}
+        self.assertEqual(
+            sent, [events.Event(events.ROOM_JOINED, joined, events.to_users([self.alice.pk]))]
+        )
 
     def test_a_public_room_is_announced_to_everyone_on_commit(self):
         with (
@@ -557,8 +563,13 @@ class RoomCreateTestCase(ServiceTestCase):
             sent,
             [
                 events.Event(
+                    events.ROOM_JOINED,
+                    {"room_id": room.pk, "slug": "lobby"},
+                    events.to_users([self.alice.pk]),
+                ),
+                events.Event(
                     events.ROOMS_UPDATED, {"room": protocol.room_data(room)}, events.EVERYONE
-                )
+                ),
             ],
         )
 

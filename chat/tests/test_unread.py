@@ -177,7 +177,8 @@ class CountTests(UnreadTestCase):
             room = make_room(f"Room {number}")
             add_member(room, self.bob)
             make_message(room, self.alice, "hello")
-        with self.assertNumQueries(3):  # memberships, unread counts, unread mentions
+        # Memberships, unread counts, unread mentions, notification preferences.
+        with self.assertNumQueries(4):
             rooms = services_rooms(self.bob)
         self.assertEqual(len(rooms), 6)
 

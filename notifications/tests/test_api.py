@@ -78,7 +78,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "kind": "mention",
                 "reason": "@alice mentioned you in #General",
                 "room": {"slug": "general", "name": "General"},
-                "message": {"id": message.pk, "rev": message.rev, "created_rev": message.rev},
+                "message": {"id": message.pk, "created_rev": message.rev},
                 "actor": {"id": self.alice.pk, "username": "alice"},
                 "created_at": notification.created_at.isoformat()[:26] + "Z",
                 "read": False,

@@ -84,7 +84,7 @@ class MentionNotificationsTestCase(InboxTestCase):
         )
         self.assertEqual(
             newest(self.bob)["message"],
-            {"id": message.pk, "rev": message.rev, "created_rev": message.created_rev},
+            {"id": message.pk, "created_rev": message.created_rev},
         )
 
     def test_events_wait_for_the_commit(self):
