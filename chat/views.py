@@ -66,6 +66,8 @@ def room_detail(request, slug):
         "has_more": page["has_more"],
         "rooms": selectors.room_list_for_user(user=request.user),
         "limits": protocol.limits_data(),
+        # Who may say @room / @here: room.js offers them only where the server allows them.
+        "mention_all_max": settings.CHAT_MENTION_ALL_MAX_MEMBERS,
     }
     return render(request, "chat/room_detail.html", context)
 

@@ -4,7 +4,11 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
+
+from ..models import Membership
+from ..services.mentions import EVERYONE_WORDS, MENTION_RE
 
 register = template.Library()
 
@@ -51,3 +55,93 @@ def ago(value) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value)} ago"
+
+
+# --- mentions ------------------------------------------------------------------------
+# The same runs as static/js/chat/mentions.js highlightParts and render.js fillBody, so a
+# server-rendered message looks as a live one: only mentions the server resolved (the
+# message's `mentions` ids, as names of the room's members, and @room / @here when
+# `mention_all` is set) are <span class="mention">; "@nobody" stays text.
+
+
+@register.simple_tag
+def mention_names(room, messages) -> dict[int, str]:
+    """Return {user id: username} of the room's members the messages mention, in one query.
+
+    The live page names them from the member list (GET members/); this asks the same
+    rows (members not banned, active accounts), for the ids of this page only.
+    """
+    ids = {user_id for message in messages for user_id in message.get("mentions") or ()}
+    if not ids:
+        return {}
+    rows = Membership.objects.filter(
+        room=room, banned=False, user__is_active=True, user_id__in=ids
+    ).values_list("user_id", "user__username")
+    return dict(rows)
+
+
+@register.filter
+def mentions_me(message, user) -> bool:
+    """Tell whether a message mentions the user: by name, as online (@here), or @room."""
+    if message.get("deleted") or message["author"]["id"] == user.pk:
+        return False
+    return user.pk in (message.get("mentions") or ()) or message.get("mention_all") == "room"
+
+
+def mention_parts(body: str, *, names: dict[str, int], me: str, mention_all, all_includes_me):
+    """Split a body into (text, user id or None, is a mention, is mine) runs.
+
+    `names`: lowercased resolved names -> user id; `me`: the reader's username.
+    """
+    parts, last, my_name = [], 0, me.lower()
+    for match in MENTION_RE.finditer(body):
+        found = match.group(1)
+        # The longest form that is a mention: "@bob." is bob's when no "bob." is resolved.
+        for form in (found, found.rstrip(".-+@")):
+            word = form.lower()
+            if word in EVERYONE_WORDS:
+                if mention_all:
+                    parts.append((body[last : match.start()], None, False, False))
+                    parts.append((f"@{form}", None, True, bool(all_includes_me)))
+                    break
+            elif form and word in names:
+                parts.append((body[last : match.start()], None, False, False))
+                parts.append((f"@{form}", names[word], True, word == my_name))
+                break
+        else:
+            continue
+        last = match.start() + 1 + len(form)
+    parts.append((body[last:], None, False, False))
+    return [part for part in parts if part[0]]
+
+
+@register.simple_tag
+def message_body(message, user, names):
+    """Render a message's body as escaped text, its resolved mentions as spans.
+
+    `names` is what mention_names returned for the page. A mention of the user gets
+    "mention mention-me"; each span of a person carries data-user-id for room.js.
+    """
+    me = user.get_username()
+    resolved = {}
+    for user_id in message.get("mentions") or ():
+        name = me if user_id == user.pk else names.get(user_id)
+        if name:
+            resolved[name.lower()] = user_id
+    parts = mention_parts(
+        message.get("body") or "",
+        names=resolved,
+        me=me,
+        mention_all=message.get("mention_all"),
+        all_includes_me=mentions_me(message, user),
+    )
+    return format_html_join("", "{}", ((_part_html(*part),) for part in parts))
+
+
+def _part_html(text, user_id, is_mention, mine):
+    if not is_mention:
+        return text  # escaped by format_html_join
+    classes = "mention mention-me" if mine else "mention"
+    if user_id is None:
+        return format_html('<span class="{}">{}</span>', classes, text)
+    return format_html('<span class="{}" data-user-id="{}">{}</span>', classes, user_id, text)

@@ -1,7 +1,9 @@
 // composer.js: the message box. It counts characters against the server's limits,
 // sends on Enter, tells the room we type, and says why it is closed when it is: the room
 // is gone or closed to us, archived, or we are muted (in that order of precedence).
+// A message that says @room or @here is sent only once the sender confirms it.
 
+import { mentionAllQuestion, mentionsAll } from "./mentions.js";
 import { codePoints, fitsFrame, typingFrame } from "./protocol.js";
 import { TypingSender } from "./typing.js";
 
@@ -12,10 +14,20 @@ export class Composer {
   /**
    * ui: {composer, input, counter, send}; limits: {bodyMax, frameMax} (hello may change
    * them); roomName(): for the placeholder; send(frame) -> bool; onSubmit(body): queue a
-   * message; showNotice(text).
+   * message; showNotice(text); mentions: the MentionsUI (the @-autocomplete), or null;
+   * confirm(question) -> bool: asked before a message notifies everyone.
    */
-  constructor({ ui, limits, roomName, send, onSubmit, showNotice }) {
-    Object.assign(this, { ui, limits, roomName, onSubmit, showNotice });
+  constructor({
+    ui,
+    limits,
+    roomName,
+    send,
+    onSubmit,
+    showNotice,
+    mentions = null,
+    confirm = () => true,
+  }) {
+    Object.assign(this, { ui, limits, roomName, onSubmit, showNotice, mentions, confirm });
     this.archived = false;
     this.mutedText = null; // why we may not post, while muted
     this.closedText = null; // why we never will again from this page
@@ -31,7 +43,10 @@ export class Composer {
       event.preventDefault();
       this.submit();
     });
+    this.mentions?.listen();
     input.addEventListener("keydown", (event) => {
+      // An open @-list takes its keys (Enter picks a name there).
+      if (this.mentions?.onKeydown(event)) return;
       // Enter sends, Shift+Enter is a new line; never interrupt an IME composition.
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -103,10 +118,28 @@ export class Composer {
       this.showNotice(`Messages are limited to ${this.limits.bodyMax} characters.`);
       return;
     }
+    const everyone = mentionsAll(body);
+    if (everyone !== null && !this.confirmEveryone(everyone)) return; // the text stays
     this.typing.stop();
     this.onSubmit(body);
     this.ui.input.value = "";
     this.update();
+  }
+
+  /**
+   * Ask before notifying everyone; return whether to send. Where the server would refuse
+   * it (a plain member in a big room), say so instead of asking.
+   */
+  confirmEveryone(kind) {
+    if (this.mentions && !this.mentions.mayMentionAll()) {
+      this.showNotice(
+        `Only the room's moderators can mention everyone in a room of more than ` +
+          `${this.mentions.mentionAllMax} members.`,
+      );
+      return false;
+    }
+    const count = this.mentions?.audience(kind) ?? null;
+    return this.confirm(mentionAllQuestion(kind, this.roomName(), count));
   }
 
   setArchived(archived) {
@@ -133,6 +166,7 @@ export class Composer {
     const { composer, input } = this.ui;
     const block = this.block();
     input.disabled = block !== null;
+    if (block !== null) this.mentions?.close();
     input.placeholder = block?.text ?? `Message #${this.roomName()}`;
     composer.dataset.blocked = block?.kind ?? ""; // for CSS and tests
     this.update();

@@ -11,10 +11,20 @@ export class MembersView {
   /**
    * ui: {panel, list, count, bannedSection, bannedList, onlineCount, toggle, close};
    * members: the Members store; api: an Api; membersUrl: "" when the server has none;
-   * showNotice(text); formatUntil(iso); now().
+   * showNotice(text); formatUntil(iso); now(); onLoad(): the member list came (names
+   * for the timeline's mentions).
    */
-  constructor({ ui, members, api, membersUrl, showNotice, formatUntil, now = Date.now }) {
-    Object.assign(this, { ui, members, api, membersUrl, showNotice, formatUntil, now });
+  constructor({
+    ui,
+    members,
+    api,
+    membersUrl,
+    showNotice,
+    formatUntil,
+    now = Date.now,
+    onLoad = () => {},
+  }) {
+    Object.assign(this, { ui, members, api, membersUrl, showNotice, formatUntil, now, onLoad });
     this.items = new Map(); // key -> {signature, el}
     this.live = false;
     this.loadSeq = 0; // answers to older requests than the latest are dropped
@@ -67,6 +77,7 @@ export class MembersView {
       if (seq !== this.loadSeq) return;
       this.members.load(data);
       this.render();
+      this.onLoad();
     } catch {
       // The list stays as it was (or the people online); the next hello asks again.
     }

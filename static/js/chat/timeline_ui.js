@@ -2,7 +2,13 @@
 // holds, in id order, grouped by author; follows the bottom as messages arrive without
 // moving what the reader is looking at; and loads earlier pages (HTTP) when scrolled up.
 
-import { messageFromElement, renderMessage, toInt } from "./render.js";
+import {
+  mentionIds,
+  mentionNamesFromElement,
+  messageFromElement,
+  renderMessage,
+  toInt,
+} from "./render.js";
 
 const PAGE_SIZE = 50;
 const AT_BOTTOM_PX = 48;
@@ -12,15 +18,28 @@ const GROUP_WINDOW_MS = 5 * 60 * 1000; // messages by one author this close shar
 export class TimelineView {
   /**
    * - ui: the page's elements (timeline, messages, newPill, loadEarlier, historyNote);
-   * - timeline: the Timeline store; me(): {id, staff, can_moderate};
+   * - timeline: the Timeline store; me(): {id, username, staff, can_moderate};
    * - onSnapshot(msg): every snapshot passes here first (it may acknowledge a send);
-   * - historyUrl: the messages API; onUnauthenticated(), showNotice(text).
+   * - historyUrl: the messages API; onUnauthenticated(), showNotice(text);
+   * - mentionName(id): a room member's username (the Members store), to draw mentions.
    */
-  constructor({ ui, timeline, me, onSnapshot, historyUrl, onUnauthenticated, showNotice }) {
+  constructor({
+    ui,
+    timeline,
+    me,
+    onSnapshot,
+    historyUrl,
+    onUnauthenticated,
+    showNotice,
+    mentionName = () => undefined,
+  }) {
     Object.assign(this, { ui, timeline, me, onSnapshot, historyUrl, onUnauthenticated });
     this.showNotice = showNotice;
     this.views = new Map(); // id -> {el, editing}
     this.loadingEarlier = false;
+    // Names the server-rendered page resolved, until the member list has come.
+    this.renderedNames = new Map();
+    this.mentionName = (id) => mentionName(id) ?? this.renderedNames.get(id);
   }
 
   listen() {
@@ -42,7 +61,7 @@ export class TimelineView {
       if (!view.editing || msg.deleted) this.redraw(msg.id);
     } else if (result === "inserted") {
       // The store may hold a newer snapshot than a history page's (Timeline.apply).
-      const el = renderMessage(this.timeline.get(msg.id), this.me());
+      const el = renderMessage(this.timeline.get(msg.id), this.me(), this.mentionName);
       this.views.set(msg.id, { el, editing: false });
       this.insertInOrder(el, msg.id);
       this.regroup(el);
@@ -56,7 +75,7 @@ export class TimelineView {
     const view = this.views.get(id);
     const msg = this.timeline.get(id);
     if (!view || !msg) return;
-    const fresh = renderMessage(msg, this.me());
+    const fresh = renderMessage(msg, this.me(), this.mentionName);
     view.el.replaceWith(fresh);
     view.el = fresh;
     view.editing = false;
@@ -66,6 +85,15 @@ export class TimelineView {
   /** My rights changed (say, made a moderator): redraw every message not being edited. */
   redrawActions() {
     for (const [id, view] of this.views) if (!view.editing) this.redraw(id);
+  }
+
+  /** The member list came: redraw the messages that mention someone (not being edited). */
+  redrawMentions() {
+    for (const [id, view] of this.views) {
+      // A saving edit keeps its mark until its answer redraws it anyway.
+      if (view.editing || view.el.classList.contains("is-saving")) continue;
+      if (mentionIds(this.timeline.get(id) ?? {}).length) this.redraw(id);
+    }
   }
 
   /** Tell whether an edit sent from here still waits for its answer. */
@@ -112,6 +140,7 @@ export class TimelineView {
       const msg = messageFromElement(li, slug);
       if (!msg.id) continue;
       if (msg.client_id) storedClientIds.add(msg.client_id);
+      for (const [id, name] of mentionNamesFromElement(li)) this.renderedNames.set(id, name);
       li.remove();
       this.apply(msg, { older: true });
     }
