@@ -1,11 +1,13 @@
-// room.js: the live client of one chat room (docs/protocol.md, version 1). This entry
-// point only finds the page's elements, builds the parts in static/js/chat/ and wires
-// them together; room_client.js says what happens on each frame.
+// room.js: the live client of the room a page shows. app.js calls startRoom with the
+// tab's connection (docs/protocol.md, protocol 2); this finds the page's elements,
+// builds the parts in static/js/chat/ and wires them together; room_client.js says what
+// happens on each frame of the room in view.
 //
 // The server renders the page with the latest messages, so the room reads without
-// JavaScript. This takes the page over: it opens the room's WebSocket, keeps the
+// JavaScript. This takes the page over: it views the room on the tab's socket, keeps the
 // timeline complete by revision, sends through an outbox that survives reconnects and
-// reloads, shows presence, typing and the members, and lets moderators act on them.
+// reloads, shows presence, typing and the members, lets moderators act on them, moves
+// the read marker as the reader sees messages, and shows where the new ones start.
 //
 // Rules kept throughout:
 // - User-supplied text goes into the DOM with textContent only, never innerHTML.
@@ -15,19 +17,23 @@
 import { Api, csrfTokenFrom } from "./chat/api.js";
 import { Composer } from "./chat/composer.js";
 import { Members } from "./chat/members.js";
+import { Jump } from "./chat/jump.js";
 import { MembersView } from "./chat/members_ui.js";
+import { MentionsUI } from "./chat/mentions_ui.js";
 import { MessageActions } from "./chat/message_actions_ui.js";
 import { Outbox } from "./chat/outbox.js";
 import { OutboxView } from "./chat/outbox_ui.js";
 import { syncFrame } from "./chat/protocol.js";
 import { formatUntil, toInt } from "./chat/render.js";
 import { RoomClient } from "./chat/room_client.js";
+import { ReadMarker } from "./chat/read_marker.js";
+import { RoomPrefsView } from "./chat/room_prefs_ui.js";
 import { RoomsView } from "./chat/rooms_ui.js";
-import { RoomSocket } from "./chat/socket.js";
 import { StatusView } from "./chat/status_ui.js";
 import { GapWatcher, Timeline } from "./chat/store.js";
 import { TimelineView } from "./chat/timeline_ui.js";
 import { TypingIndicator, typingText } from "./chat/typing.js";
+import { UnreadView } from "./chat/unread_ui.js";
 
 // The elements room.js needs, by their data-js name (ui.roomName for "room-name").
 const ELEMENTS = [
@@ -35,11 +41,9 @@ const ELEMENTS = [
   "notice", "notice-text", "notice-close", "timeline", "load-earlier", "history-note",
   "messages", "outbox", "new-pill", "typing", "composer", "input", "counter", "send",
   "members-panel", "members-count", "members-close", "member-list", "banned-section",
-  "banned-list",
+  "banned-list", "unread-bar", "unread-text", "mark-read", "room-notify", "notify-level",
+  "notify-muted",
 ];
-
-const root = document.getElementById("room");
-if (root) start(root);
 
 function readConfig(el) {
   const d = el.dataset;
@@ -55,6 +59,7 @@ function readConfig(el) {
     hasMore: d.hasMore === "true",
     archived: d.archived === "true",
     limits: { bodyMax: toInt(d.bodyMax) || 4000, frameMax: toInt(d.frameMax) || 16384 },
+    mentionAllMax: d.mentionAllMax ? toInt(d.mentionAllMax) : null, // null: the server decides
   };
 }
 
@@ -86,7 +91,8 @@ function csrfToken() {
   );
 }
 
-function start(root) {
+/** Take over the room page `root` (#room), on the tab's connection. */
+export function startRoom(root, tab) {
   const cfg = readConfig(root);
   const ui = findElements(root);
   const goToLogin = () => {
@@ -98,19 +104,9 @@ function start(root) {
   const timeline = new Timeline({ rev: cfg.rev, hasMore: cfg.hasMore });
   const members = new Members({ me: cfg.me });
 
-  // The connection; `client` is built below and only called once frames flow.
-  const socket = new RoomSocket({
-    url: () => {
-      const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-      return `${scheme}://${window.location.host}${cfg.wsPath}?since=${timeline.rev}`;
-    },
-    onFrame: (frame) => client.handle(frame),
-    onState: (name) => status.setConnState(name),
-    onDown: () => client.down(),
-    onStop: (code, verdict) => client.stopped(code, verdict),
-    isOffline: () => navigator.onLine === false,
-  });
-  const send = (frame) => socket.send(frame);
+  // The tab's connection, seen from this room: commands name it, frames about it come.
+  const socket = tab.roomSocket();
+  const send = (frame) => tab.send(frame);
   const gaps = new GapWatcher({ timeline, requestSync: (since) => send(syncFrame(since)) });
 
   // Views.
@@ -124,6 +120,7 @@ function start(root) {
     historyUrl: cfg.apiUrl,
     onUnauthenticated: goToLogin,
     showNotice,
+    mentionName: (id) => members.byId.get(id)?.user.username,
   });
   const messageActions = new MessageActions({
     view,
@@ -141,6 +138,8 @@ function start(root) {
       view.scrollToBottom();
     },
     showNotice,
+    mentions: new MentionsUI({ input: ui.input, members, mentionAllMax: cfg.mentionAllMax }),
+    confirm: (question) => window.confirm(question),
   });
   const outboxView = new OutboxView({
     list: ui.outbox,
@@ -184,6 +183,7 @@ function start(root) {
     membersUrl: cfg.membersUrl,
     showNotice,
     formatUntil,
+    onLoad: () => view.redrawMentions(),
   });
 
   const client = new RoomClient({
@@ -209,14 +209,19 @@ function start(root) {
   client.setArchived(cfg.archived);
   for (const part of [status, view, messageActions, composer, membersView]) part.listen();
   outboxView.listen(outbox);
-  window.addEventListener("online", () => socket.reconnectNow());
-  window.addEventListener("offline", () => {
-    if (!socket.live && !socket.stopped) status.setConnState("offline");
-  });
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") socket.reconnectNow();
-  });
+  tab.on("state", (frame) => status.setConnState(frame.state));
+  new ReadMarker({ tab, slug: cfg.slug, timeline, ui }).listen();
+  new UnreadView({ tab, slug: cfg.slug, ui }).listen();
+  new RoomPrefsView({
+    tab,
+    slug: cfg.slug,
+    ui: { root: ui.roomNotify, level: ui.notifyLevel, muted: ui.notifyMuted },
+    showNotice,
+  }).listen();
   view.scrollToBottom();
   view.fillView();
-  socket.connect();
+  new Jump({ view, timeline, ui }).listen(); // a link to one message (#message-<id>)
+  // Frames of this room go to the client from now on; after every hello the tab views
+  // the room again from the revision the page holds.
+  tab.view(cfg.slug, { client, since: () => timeline.rev });
 }

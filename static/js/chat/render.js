@@ -2,6 +2,8 @@
 // avatars, times, and one message drawn from a protocol message object. Nothing here
 // runs at import time but the time formats, so node can import it too.
 
+import { highlightParts } from "./mentions.js";
+
 const AVATAR_COLOURS = 8; // .avatar-c0 ... .avatar-c7 in app.css; chat_tags.avatar_colour agrees
 
 /** Create an element with a class and, optionally, text (always as text, never HTML). */
@@ -75,17 +77,56 @@ export function formatUntil(iso, now = new Date()) {
 
 // --- messages -------------------------------------------------------------------------
 
+/** Tell whether a message mentions me: by name, as online (@here), or as one of the room. */
+export function mentionsMe(msg, me) {
+  if (msg.deleted || msg.author.id === me.id) return false;
+  return mentionIds(msg).includes(me.id) || msg.mention_all === "room";
+}
+
+/** The ids a message mentions (an old server sends none). */
+export function mentionIds(msg) {
+  return Array.isArray(msg.mentions) ? msg.mentions : [];
+}
+
 /**
- * Draw one message. `me` is {id, staff, can_moderate}: my own messages can be edited,
- * and deleted by me; anyone's by a moderator of the room or staff.
+ * Fill a message body: text, with the mentions the server resolved as
+ * <span class="mention"> (and "mention-me" for mine). `mentionName(id)` gives a
+ * mentioned user's username when it is known; unknown ones stay text.
  */
-export function renderMessage(msg, me) {
+export function fillBody(node, msg, me, mentionName = () => undefined) {
+  const names = [];
+  for (const id of mentionIds(msg)) {
+    const name = id === me.id ? me.username : mentionName(id);
+    if (name) names.push(name);
+  }
+  const parts = highlightParts(msg.body, {
+    mentionedNames: names,
+    me: me.username,
+    mentionAll: msg.mention_all || null,
+    allIncludesMe: mentionsMe(msg, me),
+  });
+  for (const part of parts) {
+    if (!part.mention) node.append(part.text);
+    else node.append(h("span", part.me ? "mention mention-me" : "mention", part.text));
+  }
+  return node;
+}
+
+/**
+ * Draw one message. `me` is {id, username, staff, can_moderate}: my own messages can be
+ * edited, and deleted by me; anyone's by a moderator of the room or staff.
+ * `mentionName(id)`: the username of a mentioned user, when known (fillBody).
+ */
+export function renderMessage(msg, me, mentionName) {
   const own = msg.author.id === me.id;
   const li = h("li", "message");
   li.classList.toggle("is-own", own);
   li.classList.toggle("is-deleted", msg.deleted);
+  li.classList.toggle("is-mentioning-me", mentionsMe(msg, me));
   li.dataset.id = msg.id;
   li.dataset.rev = msg.rev;
+  // What a read marker is compared with (read_marker.js): when it was written.
+  if (Number.isInteger(msg.created_rev)) li.dataset.createdRev = msg.created_rev;
   li.dataset.authorId = msg.author.id;
   li.dataset.author = msg.author.username;
 
@@ -97,7 +138,7 @@ export function renderMessage(msg, me) {
 
   const body = msg.deleted
     ? h("div", "message-body is-deleted", "message deleted")
-    : h("div", "message-body", msg.body);
+    : fillBody(h("div", "message-body"), msg, me, mentionName);
 
   const main = h("div", "message-main");
   main.append(meta, body);
@@ -118,9 +159,11 @@ export function renderMessage(msg, me) {
  */
 export function messageFromElement(li, slug) {
   const deleted = li.dataset.deleted === "true";
+  const mentions = (li.dataset.mentions ?? "").split(",").map(toInt).filter(Boolean);
   return {
     id: toInt(li.dataset.id),
     rev: toInt(li.dataset.rev),
+    created_rev: toInt(li.dataset.createdRev) || toInt(li.dataset.rev),
     room: slug,
     author: { id: toInt(li.dataset.authorId), username: li.dataset.author ?? "" },
     body: deleted ? "" : (li.querySelector(".message-body")?.textContent ?? ""),
@@ -128,5 +171,21 @@ export function messageFromElement(li, slug) {
     edited_at: li.dataset.editedAt || null,
     deleted,
     client_id: li.dataset.clientId || null,
+    mentions,
+    mention_all: li.dataset.mentionAll || null,
   };
+}
+
+/**
+ * The names the server resolved in a server-rendered item: user id -> the name as the
+ * body wrote it (<span class="mention" data-user-id>), so that the item redrawn by
+ * renderMessage keeps its mentions before the member list has come.
+ */
+export function mentionNamesFromElement(li) {
+  const names = new Map();
+  for (const span of li.querySelectorAll(".message-body .mention[data-user-id]")) {
+    const id = toInt(span.dataset.userId);
+    if (id) names.set(id, span.textContent.replace(/^@/, ""));
+  }
+  return names;
 }

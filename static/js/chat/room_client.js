@@ -46,6 +46,20 @@ export class RoomClient {
     };
   }
 
+  /**
+   * A frame about the list of rooms, whatever room it is about (protocol 2): the sidebar
+   * follows the rooms that appear and go.
+   */
+  handleSidebar(frame) {
+    if (frame.type === "rooms.updated" || frame.type === "room.joined") {
+      this.rooms.updateSidebar(frame.room);
+    } else if (frame.type === "rooms.removed") {
+      this.rooms.removeFromSidebar(frame.room);
+    } else if (frame.type === "room.closed" && frame.reason !== "removed") {
+      this.rooms.removeFromSidebar({ slug: frame.room }); // a public room stays listed
+    }
+  }
+
   /** Take one frame; unknown types are ignored (the protocol may grow new frames). */
   handle(frame) {
     if (Object.hasOwn(this.handlers, frame.type)) this.handlers[frame.type](frame);

@@ -1,5 +1,5 @@
 // rooms_ui.js: the room as the page shows it: the header (name, topic, lock, archived
-// badge, the tab's title) and the sidebar of rooms, kept current by room.updated,
+// badge; title.js keeps the tab's title) and the sidebar of rooms, kept current by room.updated,
 // rooms.updated and rooms.removed.
 
 import { h } from "./render.js";
@@ -34,7 +34,6 @@ export class RoomsView {
     roomTopic.textContent = room.topic || "";
     roomTopic.hidden = !room.topic;
     if (icon && typeof room.private === "boolean") icon.textContent = roomIcon(room);
-    document.title = `${room.name} · Rooms`;
   }
 
   sidebarItem(slug) {
@@ -70,6 +69,7 @@ export class RoomsView {
     li.dataset.slug = room.slug;
     const link = h("a", "sidebar-room");
     link.href = this.roomUrl(room.slug);
+    link.dataset.unreadSlug = room.slug; // its counts (sidebar_ui.js)
     const icon = h("span", "sidebar-room-icon", roomIcon(room));
     icon.setAttribute("aria-hidden", "true");
     link.append(icon, h("span", "sidebar-room-name"));
