@@ -1,5 +1,7 @@
 """What every chat socket shares, whatever its protocol: channels' WebSocket consumer made
-to survive its services failing and its clients leaving, without a traceback."""
+to survive its services failing and its clients leaving, without a traceback; signed-in
+users only; events from the hub held back while the socket is admitted; logins that end
+close it."""
 
 import contextlib
 import logging
@@ -14,8 +16,11 @@ from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from . import protocol
+from .allowance import RequestBucket
+from .auth import AUTH_UNAVAILABLE
 from .hub import SOCKET_GONE
 from .protocol import MALFORMED_CODES, ProtocolError
+from .sessions import session_watch
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,8 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     closes with 4400 a client that sends too many malformed frames."""
 
     bad_frames: deque
+    # Events that arrive while the socket is being admitted; None once it is live.
+    held: list[dict] | None = None
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -99,3 +106,58 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
         while self.bad_frames and now - self.bad_frames[0] > settings.CHAT_BAD_FRAMES_WINDOW:
             self.bad_frames.popleft()
         return len(self.bad_frames) > settings.CHAT_BAD_FRAMES_MAX
+
+    # --- the signed-in user --------------------------------------------------------------
+
+    async def accept_user(self) -> bool:
+        """Accept the handshake; close it (4503, 4401) unless a signed-in user opened it."""
+        await self.accept()
+        if self.scope.get(AUTH_UNAVAILABLE):
+            await self.close(protocol.CLOSE_UNAVAILABLE)
+            return False
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
+            return False
+        self.user = user
+        self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
+        self.bad_frames = deque()
+        self.requests = RequestBucket(
+            burst=settings.CHAT_SOCKET_REQUEST_BURST,
+            per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
+        )
+        return True
+
+    async def check_session(self, data: dict):
+        """A login of the user ended somewhere: close if it was this socket's."""
+        ended = data.get("ended_session") == self.scope["session"].session_key
+        if data.get("inactive") or ended:
+            await self.close(protocol.CLOSE_UNAUTHENTICATED)
+        else:
+            session_watch.check_soon(self.channel_name)
+
+    async def chat_signed_out(self, event):
+        """Called when this socket's session no longer signs its user in."""
+        await self.close(protocol.CLOSE_UNAUTHENTICATED)
+
+    # --- events from the hub -------------------------------------------------------------
+
+    async def on_event(self, event: dict):
+        """Called by the hub with an event of one of this socket's topics."""
+        if event.get("origin_channel") == self.channel_name:
+            return  # this socket was already answered directly
+        if event.get("skip_user_id") == self.user_id:
+            return
+        if self.held is not None:
+            self.held.append(event)
+            return
+        await self.handle_event(event)
+
+    async def release_held(self):
+        """Handle the events held back, in order, then go live."""
+        while self.held:
+            await self.handle_event(self.held.pop(0))
+        self.held = None
+
+    async def handle_event(self, event: dict):
+        raise NotImplementedError

@@ -6,7 +6,6 @@ a `room.closed` frame that says why; every write is checked again by the service
 """
 
 import logging
-from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -16,8 +15,6 @@ from django.conf import settings
 from .. import errors, events, selectors, services
 from ..models import Room
 from . import protocol
-from .allowance import RequestBucket
-from .auth import AUTH_UNAVAILABLE
 from .base import ChatWebsocketConsumer, log_failure
 from .hub import EVERYONE_TOPIC, get_hub, room_topic, user_topic
 from .presence import broadcast_presence, get_presence
@@ -61,27 +58,12 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
     in_hub = False
     # Set once the room's side has closed this socket: nothing more goes in or out.
     closed_because: str | None = None
-    # Events that arrive while the socket is being admitted; None once it is live.
-    held: list[dict] | None = None
 
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
-        await self.accept()
-        if self.scope.get(AUTH_UNAVAILABLE):
-            await self.close(protocol.CLOSE_UNAVAILABLE)
+        if not await self.accept_user():
             return
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.close(protocol.CLOSE_UNAUTHENTICATED)
-            return
-        self.user = user
-        self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
-        self.bad_frames = deque()
-        self.typing_passed_at = 0.0
-        self.requests = RequestBucket(
-            burst=settings.CHAT_SOCKET_REQUEST_BURST,
-            per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
-        )
+        user = self.user
         try:
             opened = await database_sync_to_async(_room_open)(
                 slug=self.scope["url_route"]["kwargs"]["slug"], user=user
@@ -146,13 +128,6 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.send(text_data=protocol.encode_page({"type": "sync", **catch_up}))
         await self.release_held()
 
-    async def release_held(self):
-        """Handle the events that arrived during admission, in order, then go live."""
-        while self.held:
-            event = self.held.pop(0)
-            await self.handle_event(event)
-        self.held = None
-
     async def disconnect(self, code):
         """Called when the socket closes: leave the room, and say so if it was the last tab."""
         if not self.in_hub:
@@ -207,17 +182,6 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
 
     # --- events from the hub and the session watch ---------------------------------------
 
-    async def on_event(self, event: dict):
-        """Called by the hub with an event of one of this socket's topics."""
-        if event.get("origin_channel") == self.channel_name:
-            return  # this socket was already answered directly
-        if event.get("skip_user_id") == self.user_id:
-            return
-        if self.held is not None:
-            self.held.append(event)
-            return
-        await self.handle_event(event)
-
     async def handle_event(self, event: dict):
         if self.closed_because is not None:
             return
@@ -243,13 +207,6 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
         if event.get("text") is not None:
             await self.send(text_data=event["text"])
 
-    async def check_session(self, data: dict):
-        ended = data.get("ended_session") == self.scope["session"].session_key
-        if data.get("inactive") or ended:
-            await self.close(protocol.CLOSE_UNAUTHENTICATED)
-        else:
-            session_watch.check_soon(self.channel_name)
-
     async def close_because(self, reason: str, *, room_name: str | None = None):
         """Say why the room's side closed this socket, stop listening, and close."""
         if self.closed_because is not None:
@@ -261,10 +218,6 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
         # Leave the topics now: the client may take a moment to finish the close.
         if self.in_hub:
             await self.disconnect(code)
-
-    async def chat_signed_out(self, event):
-        """Called when this socket's session no longer signs its user in."""
-        await self.close(protocol.CLOSE_UNAUTHENTICATED)
 
 
 class NoRouteConsumer(AsyncWebsocketConsumer):

@@ -12,7 +12,6 @@ after any outage the next `hello` replaces it whole.
 """
 
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from channels.db import database_sync_to_async
@@ -21,8 +20,6 @@ from django.conf import settings
 from .. import errors, events, selectors, services
 from ..models import Room
 from . import protocol
-from .allowance import RequestBucket
-from .auth import AUTH_UNAVAILABLE
 from .base import ChatWebsocketConsumer, log_failure
 from .hub import EVERYONE_TOPIC, get_hub, room_topic, user_topic
 from .presence import SIGNED_IN, broadcast_presence, get_presence
@@ -84,27 +81,12 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
     """One socket per tab: every room of its user, their own events, one room in view."""
 
     in_hub = False
-    # Events that arrive while the socket is admitted or a view opens; None when live.
-    held: list[dict] | None = None
     room: Room | None = None  # the room in view
 
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
-        await self.accept()
-        if self.scope.get(AUTH_UNAVAILABLE):
-            await self.close(protocol.CLOSE_UNAVAILABLE)
+        if not await self.accept_user():
             return
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            await self.close(protocol.CLOSE_UNAUTHENTICATED)
-            return
-        self.user = user
-        self.user_id = user.pk
-        self.bad_frames = deque()
-        self.requests = RequestBucket(
-            burst=settings.CHAT_SOCKET_REQUEST_BURST,
-            per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
-        )
         self.topics: set[str] = set()
         # Rooms the user is a member of: id -> (slug, name).
         self.rooms: dict[int, tuple[str, str]] = {}
@@ -173,12 +155,6 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.listen([topic])
         else:
             await self.unlisten([topic])
-
-    async def release_held(self):
-        """Handle the events held back, in order, then go live."""
-        while self.held:
-            await self.handle_event(self.held.pop(0))
-        self.held = None
 
     async def disconnect(self, code):
         """Called when the socket closes: leave the room in view, the topics and presence."""
@@ -329,17 +305,6 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
 
     # --- events from the hub and the session watch ---------------------------------
 
-    async def on_event(self, event: dict):
-        """Called by the hub with an event of one of this socket's topics."""
-        if event.get("origin_channel") == self.channel_name:
-            return  # this socket was already answered directly
-        if event.get("skip_user_id") == self.user_id:
-            return
-        if self.held is not None:
-            self.held.append(event)
-            return
-        await self.handle_event(event)
-
     async def handle_event(self, event: dict):
         if not self.in_hub:
             return
@@ -414,14 +379,3 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         if slug_name is not None:
             slug, name = slug_name
             await self.send_frame(room_lost(slug, reason, room_name or name))
-
-    async def check_session(self, data: dict):
-        ended = data.get("ended_session") == self.scope["session"].session_key
-        if data.get("inactive") or ended:
-            await self.close(protocol.CLOSE_UNAUTHENTICATED)
-        else:
-            session_watch.check_soon(self.channel_name)
-
-    async def chat_signed_out(self, event):
-        """Called when this socket's session no longer signs its user in."""
-        await self.close(protocol.CLOSE_UNAUTHENTICATED)
