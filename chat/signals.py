@@ -14,3 +14,7 @@ mentions_changed = Signal()
 
 # A member's read marker moved forward. Arguments: room, user, rev (the new marker).
 room_read = Signal()
+
+# A room is about to be deleted, with everything in it, in this transaction. Arguments:
+# room.
+room_deleting = Signal()

@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from chat.signals import mentions_changed, room_read
+from chat.signals import mentions_changed, room_deleting, room_read
 
 from . import services
 
@@ -17,3 +17,8 @@ def on_mentions_changed(sender, message, added, removed, **kwargs):
 @receiver(room_read, dispatch_uid="notifications.room_read")
 def on_room_read(sender, room, user, rev, **kwargs):
     services.notifications_mark_room_read(user=user, room=room, rev=rev)
+
+
+@receiver(room_deleting, dispatch_uid="notifications.room_deleting")
+def on_room_deleting(sender, room, **kwargs):
+    services.notifications_withdraw_room(room=room)

@@ -73,6 +73,26 @@ def notifications_update_mentions(*, message, added: dict[int, str], removed: se
         emit_to_user(user_id, NOTIFICATION_NEW, data)
 
 
+def notifications_withdraw_room(*, room) -> None:
+    """Delete every notification of a room being deleted; tell each user's sockets.
+
+    The rows would go with the room anyway (a cascade): deleting them here, first, is
+    what lets an inbox kept from events stay equal to a fresh fetch.
+    """
+    gone = defaultdict(list)
+    for notification_id, user_id in Notification.objects.filter(room=room).values_list(
+        "pk", "user_id"
+    ):
+        gone[user_id].append(notification_id)
+    if not gone:
+        return
+    Notification.objects.filter(room=room).delete()
+    unread = selectors.unread_counts(user_ids=set(gone))
+    for user_id in sorted(gone):
+        data = {"ids": sorted(gone[user_id]), "unread": unread[user_id]}
+        emit_to_user(user_id, NOTIFICATION_REMOVED, data)
+
+
 def _withdraw_unread(*, message, user_ids: set[int]) -> dict[int, list[int]]:
     """Delete the unread notifications of the message for `user_ids`; return their ids."""
     if not user_ids:

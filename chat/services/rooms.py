@@ -4,7 +4,7 @@ the revision) and tell open sockets what changed, on commit."""
 from django.db import transaction
 from django.utils.text import slugify
 
-from .. import events, policy
+from .. import events, policy, signals
 from ..errors import Invalid, NotFound
 from ..models import Membership, ModerationAction, Room
 from ..records import room_data
@@ -149,6 +149,7 @@ def room_delete(*, room: Room, actor=None, reason: str = "") -> None:
         detail=f"#{room.slug}",
     )
     room_id, slug, name = room.pk, room.slug, room.name
+    signals.room_deleting.send(Room, room=room)
     room.delete()
     events.emit(
         events.Event(

@@ -277,3 +277,22 @@ class ViewTests(TabTestCase):
         frame = await self.expect(socket, "message.new")
         self.assertNotIn("notification", frame)
         self.assertLessEqual(settings.CHAT_MAX_SOCKETS_PER_USER, 1000)
+
+
+class RoomDeletedTests(TabTestCase):
+    async def test_a_deleted_room_leaves_counts_and_inbox_as_a_fresh_fetch(self):
+        tab, hello = await self.open_tab(self.bob)
+        await self.send("look @bob", room=self.random)
+        await self.send("and @bob here")
+        frames = await self.frames(tab, 4)
+        staff = await database_sync_to_async(make_user)("staff", is_staff=True)
+        await database_sync_to_async(services.room_delete)(room=self.random, actor=staff)
+        heard = await self.frames(tab, 3)
+        self.assertEqual(
+            sorted(frame["type"] for frame in heard),
+            ["notification.removed", "room.closed", "rooms.removed"],
+        )
+        frames += heard
+        await self.assertCurrent(self.bob, hello, frames)
+        rooms, inbox = self.applied(hello, frames, self.bob.pk)
+        self.assertEqual((list(rooms), inbox["unread"]), (["general"], 1))
