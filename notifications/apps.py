@@ -13,7 +13,7 @@ class NotificationsConfig(AppConfig):
 
         # Every tab's hello carries the inbox and the user's notification defaults, and
         # their events reach the user's tabs.
-        tab.add_hello_part("inbox", selectors.notification_page)
+        tab.add_hello_part("inbox", selectors.hello_inbox)
         tab.add_hello_part("defaults", selectors.defaults_for)
         for kind in (
             events.NOTIFICATION_NEW,

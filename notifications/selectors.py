@@ -30,6 +30,16 @@ def notification_page(*, user, before: int | None = None, limit: int = PAGE_SIZE
     }
 
 
+# The newest notifications a tab's hello carries (the bell shows ten; older ones load
+# by page): bounded so that the hello fits one frame however long they are.
+HELLO_INBOX_SIZE = 20
+
+
+def hello_inbox(*, user) -> dict:
+    """Return the inbox part of a tab's hello: the newest page and the unread count."""
+    return notification_page(user=user, limit=HELLO_INBOX_SIZE)
+
+
 def unread_count(*, user) -> int:
     """Return how many of the user's notifications are unread."""
     return Notification.objects.filter(user=user, read_at__isnull=True).count()

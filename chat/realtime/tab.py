@@ -31,6 +31,7 @@ from .tab_protocol import (
     TAB_PROTOCOL_VERSION,
     ReadCommand,
     ViewCommand,
+    hello_frames,
     parse_tab_frame,
     room_lost,
     tab_text,
@@ -121,19 +122,15 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         self.rooms = await database_sync_to_async(selectors.member_room_names)(user=self.user)
         await self.listen([room_topic(room_id) for room_id in self.rooms])
         snapshot = await database_sync_to_async(_hello_snapshot)(user=self.user)
-        await self.send_frame(
-            {
-                "type": "hello",
-                "protocol": TAB_PROTOCOL_VERSION,
-                "me": {
-                    "id": self.user_id,
-                    "username": self.user.username,
-                    "staff": self.user.is_staff,
-                },
-                **snapshot,
-                "limits": protocol.limits_data(),
-            }
-        )
+        hello = {
+            "type": "hello",
+            "protocol": TAB_PROTOCOL_VERSION,
+            "me": {"id": self.user_id, "username": self.user.username, "staff": self.user.is_staff},
+            **snapshot,
+            "limits": protocol.limits_data(),
+        }
+        for text in hello_frames(hello):
+            await self.send(text_data=text)
         await self.release_held()
 
     async def listen(self, topics: list[str]) -> None:

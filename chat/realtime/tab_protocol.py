@@ -9,6 +9,9 @@ joined and lost). Validation and encoding live here; protocol.py keeps protocol 
 import re
 from dataclasses import dataclass
 
+import orjson
+from django.conf import settings
+
 from .. import events
 from ..models import SLUG_PATTERN
 from . import protocol
@@ -133,3 +136,30 @@ def room_lost(slug: str, reason: str, room_name: str) -> dict:
     """Return the `room.closed` frame of a room the user can no longer see."""
     frame, _code = protocol.room_closed(reason, room_name)
     return {**frame, "room": slug}
+
+
+def hello_frames(hello: dict) -> list[str]:
+    """Encode `hello`, its rooms carried on by `rooms` frames where one frame is too small.
+
+    A frame may not exceed CHAT_SEND_FRAME_MAX bytes (daphne refuses to send more than
+    its --websocket-max-message-size): a user in a few hundred rooms has a larger list.
+    Then `hello` says `rooms_complete: false` and `rooms` frames follow, each as full as
+    the limit allows, the last with `complete: true`, before anything else.
+    """
+    text = orjson.dumps(hello)
+    limit = settings.CHAT_SEND_FRAME_MAX
+    if len(text) <= limit:
+        return [text.decode()]
+    rooms = hello["rooms"]
+    frames = [protocol.encode({**hello, "rooms": [], "rooms_complete": False})]
+    envelope = len(orjson.dumps({"type": "rooms", "rooms": [], "complete": False}))
+    chunk, size = [], envelope
+    for room in rooms:
+        room_size = len(orjson.dumps(room)) + 1  # +1: the comma
+        if chunk and size + room_size > limit:
+            frames.append(protocol.encode({"type": "rooms", "rooms": chunk, "complete": False}))
+            chunk, size = [], envelope
+        chunk.append(room)
+        size += room_size
+    frames.append(protocol.encode({"type": "rooms", "rooms": chunk, "complete": True}))
+    return frames

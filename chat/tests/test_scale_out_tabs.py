@@ -88,7 +88,7 @@ class TabsAcrossProcessesTests(ScaleOutTestCase):
     def fresh(self, username: str) -> tuple[dict, dict]:
         user = self.accounts[username]
         rooms = {room["slug"]: room for room in selectors.member_rooms(user=user)}
-        return rooms, inbox_selectors.notification_page(user=user)
+        return rooms, inbox_selectors.hello_inbox(user=user)
 
     def applied(self, hello: dict, tab: Tab, me: int) -> tuple[dict, dict]:
         rooms = {room["slug"]: room for room in hello["rooms"]}

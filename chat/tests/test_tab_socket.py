@@ -42,7 +42,7 @@ class TabTestCase(SocketTestCase):
     def fresh(self, user) -> tuple[dict, dict]:
         """What a client fetching now gets: its rooms by slug, and its inbox."""
         rooms = {room["slug"]: room for room in selectors.member_rooms(user=user)}
-        return rooms, inbox_selectors.notification_page(user=user)
+        return rooms, inbox_selectors.hello_inbox(user=user)
 
     def applied(self, hello: dict, frames: list[dict], me: int) -> tuple[dict, dict]:
         """Apply frames to a hello as a client does; return (rooms, inbox)."""
@@ -296,3 +296,24 @@ class RoomDeletedTests(TabTestCase):
         await self.assertCurrent(self.bob, hello, frames)
         rooms, inbox = self.applied(hello, frames, self.bob.pk)
         self.assertEqual((list(rooms), inbox["unread"]), (["general"], 1))
+
+
+class LargeHelloTests(TabTestCase):
+    @override_settings(CHAT_SEND_FRAME_MAX=1500)
+    async def test_rooms_past_one_frame_follow_in_rooms_frames(self):
+        for number in range(12):
+            room = await database_sync_to_async(make_room)(f"Room number {number}")
+            await database_sync_to_async(add_member)(room, self.bob)
+        await self.send("hello @bob")
+        tab = await self.connect(self.bob, TAB)
+        hello = await self.expect(tab, "hello", rooms_complete=False)
+        rooms = list(hello["rooms"])
+        while True:
+            frame = await self.expect(tab, "rooms")
+            rooms += frame["rooms"]
+            if frame["complete"]:
+                break
+        fresh_rooms, fresh_inbox = await self.fresh(self.bob)
+        self.assertEqual({room["slug"]: room for room in rooms}, fresh_rooms)
+        self.assertEqual(len(rooms), 14)
+        self.assertEqual(hello["inbox"]["unread"], fresh_inbox["unread"])

@@ -103,6 +103,12 @@ export class RoomStates {
     this.changed(null);
   }
 
+  /** Add the rooms of a `rooms` frame: the rest of a hello too large for one frame. */
+  add(list) {
+    for (const room of list ?? []) this.rooms[room.slug] = clone(room);
+    this.changed(null);
+  }
+
   /** Apply a frame; return the slug whose state changed (or null, or undefined if none). */
   apply(frame) {
     if (!ROOM_STATE_FRAMES.has(frame.type)) return undefined;

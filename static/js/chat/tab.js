@@ -112,6 +112,11 @@ export class Tab {
       this.onHello(frame);
       return;
     }
+    if (frame.type === "rooms") {
+      this.rooms.add(frame.rooms); // the rest of the hello's rooms
+      this.emit("rooms", frame);
+      return;
+    }
     this.rooms.apply(frame);
     if (this.rooms.stale().length) this.refetchSoon();
     const slug = frameSlug(frame);

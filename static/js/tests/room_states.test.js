@@ -236,3 +236,12 @@ test("the room's setting selects its own level, or the default", async () => {
   assert.equal(selectedLevel({ level: "mentions", muted: true, custom: false }), "default");
   assert.equal(selectedLevel(undefined), "default");
 });
+
+test("a hello too large for one frame brings its rooms in rooms frames", () => {
+  const { tab } = makeTab();
+  tab.handle({ type: "hello", rooms: [], rooms_complete: false });
+  tab.handle({ type: "rooms", rooms: [room("a")], complete: false });
+  tab.handle({ type: "rooms", rooms: [room("b", { unread: 2 })], complete: true });
+  assert.deepEqual(tab.rooms.all().map((r) => r.slug), ["a", "b"]);
+  assert.equal(tab.rooms.totalUnread(), 2);
+});
