@@ -7,10 +7,13 @@ Runs Debian's Chromium through Playwright against a live daphne server. Without
 import os
 import re
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from asgiref.sync import SyncToAsync
 from channels.testing import ChannelsLiveServerTestCase
 from channels.testing.live import make_application, set_database_connection
+from daphne.testing import DaphneProcess
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
@@ -43,8 +46,22 @@ def require_chromium() -> None:
     raise unittest.SkipTest(message)
 
 
+class ForkedDaphneProcess(DaphneProcess):
+    """The live server, forked from the test process, with a database thread of its own."""
+
+    def run(self):
+        # asgiref's executor for database calls outside a request came along with the
+        # fork, but its thread did not: once an earlier test had started that thread, the
+        # child's executor counted the dead one as idle, and every database call of a
+        # socket (the session, first of all) waited for ever. A new executor starts one.
+        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+        super().run()
+
+
 class BrowserTestCase(ChannelsLiveServerTestCase):
     """A live daphne server and a headless Chromium, shared by the tests of a class."""
+
+    ProtocolServerProcess = ForkedDaphneProcess
 
     @classmethod
     def setUpClass(cls):
