@@ -13,6 +13,9 @@ Scenario 4, "storm" (scenario_storm.py): 2,000 sockets drop and reconnect within
 time until they have caught up with what they missed.
 Scenario 5, "history" (scenario_history.py): a room of 1,000,000 messages; deep history
 pages against the raw SQL query, and the rate of messages stored.
+Scenario 6, "tabs" (scenario_tabs.py), the project only: opening a tab socket (protocol 2)
+for a user in 200 rooms, and one message to a room of 1,000 members, each with a tab open;
+protocol 1's room socket measured alongside as the reference.
 
 Each server is started fresh (new temp database) for each scenario and stopped after it.
 Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{json,md}.
@@ -35,14 +38,15 @@ import loadgen
 import scenario_history
 import scenario_idle
 import scenario_storm
+import scenario_tabs
 import servers
 from clients import ratio
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 P99_TARGET_MS = 250
-# Scenarios 3-5, each in its own module: options, DEFAULTS, run(), markdown(), plot().
-MODULES = {m.NAME: m for m in (scenario_idle, scenario_storm, scenario_history)}
+# Scenarios 3-6, each in its own module: options, DEFAULTS, run(), markdown(), plot().
+MODULES = {m.NAME: m for m in (scenario_idle, scenario_storm, scenario_history, scenario_tabs)}
 SCENARIOS = ("fanout", "fixed", *MODULES)
 
 
