@@ -37,6 +37,12 @@ class Joined(NamedTuple):
 SIGNED_IN = 0
 
 
+def _roster(room_id: int, online) -> list[str]:
+    """Return who is online in a room (`online()`), except for everyone's: nobody asks,
+    and it would cost a sort of every user online at each tab's opening."""
+    return [] if room_id == SIGNED_IN else online()
+
+
 async def broadcast_presence(*, room_id: int, username: str, status: str, online: list[str]):
     """Tell a room that a user came online or went offline, with the full list."""
     if room_id == SIGNED_IN:
@@ -80,7 +86,7 @@ class LocalPresence:
         room.usernames[user_id] = username
         if counted:
             self._user_sockets[user_id].add(channel_name)
-        return Joined(first, room.online(), len(self._user_sockets[user_id]))
+        return Joined(first, _roster(room_id, room.online), len(self._user_sockets[user_id]))
 
     def online_user_ids(self, *, room_id: int) -> set[int]:
         """Return the ids of the users online in a room (from any thread)."""
@@ -98,14 +104,14 @@ class LocalPresence:
                 self._user_sockets.pop(user_id, None)
         room = self._rooms.get(room_id)
         if room is None or channel_name not in room.channels.get(user_id, ()):
-            return False, room.online() if room else []
+            return False, _roster(room_id, room.online) if room else []
         channels = room.channels[user_id]
         channels.discard(channel_name)
         last = not channels
         if last:
             del room.channels[user_id]
             del room.usernames[user_id]
-        online = room.online()
+        online = _roster(room_id, room.online)
         if not room.channels:
             del self._rooms[room_id]
         return last, online
@@ -117,7 +123,8 @@ class LocalPresence:
 # by the time they expire. Usernames never contain "|".
 # A second sorted set per user holds the user's sockets in every room, to cap them.
 _JOIN = """
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local live = {}
+if ARGV[6] == '1' then live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf') end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
@@ -130,7 +137,8 @@ return {live, redis.call('ZCARD', KEYS[2])}
 _LEAVE = """
 redis.call('ZREM', KEYS[2], ARGV[3])
 local removed = redis.call('ZREM', KEYS[1], ARGV[2])
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+local live = {}
+if ARGV[4] == '1' then live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf') end
 return {removed, live}
 """
 # Atomic, so that of several processes sweeping the same room one reports each loss.
@@ -219,6 +227,7 @@ class RedisPresence:
                 _entry(user_id, username, channel_name),
                 self.key_ttl,
                 f"{room_id}|{channel_name}" if counted else "",
+                "1" if room_id != SIGNED_IN else "0",
             )
         except Exception:
             logger.warning("Presence join failed; the heartbeat will record it.", exc_info=True)
@@ -241,6 +250,7 @@ class RedisPresence:
                 time.time(),
                 _entry(user_id, username, channel_name),
                 f"{room_id}|{channel_name}",
+                "1" if room_id != SIGNED_IN else "0",
             )
         except Exception:
             logger.warning("Presence leave failed; the entry will expire.", exc_info=True)
