@@ -63,6 +63,7 @@ def room_detail(request, slug):
     context = {
         "room": room,
         "timeline": page["messages"],
+        "resolved_names": selectors.mentioned_member_names(room=room, messages=page["messages"]),
         "has_more": page["has_more"],
         "rooms": selectors.room_list_for_user(user=request.user),
         "limits": protocol.limits_data(),

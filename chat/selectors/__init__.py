@@ -263,3 +263,18 @@ def member_room_names(*, user) -> dict[int, tuple[str, str]]:
         "room_id", "room__slug", "room__name"
     )
     return {room_id: (slug, name) for room_id, slug, name in rows}
+
+
+def mentioned_member_names(*, room: Room, messages: list[dict]) -> dict[int, str]:
+    """Return {user id: username} of the room's members the messages mention, in one query.
+
+    The live page names them from the member list (GET members/); this asks the same
+    rows (members not banned, active accounts), for the ids of these messages only.
+    """
+    ids = {user_id for message in messages for user_id in message.get("mentions") or ()}
+    if not ids:
+        return {}
+    rows = Membership.objects.filter(
+        room=room, banned=False, user__is_active=True, user_id__in=ids
+    ).values_list("user_id", "user__username")
+    return dict(rows)

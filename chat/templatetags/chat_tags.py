@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from ..models import Membership
 from ..services.mentions import EVERYONE_WORDS, MENTION_RE
 
 register = template.Library()
@@ -62,22 +61,6 @@ def ago(value) -> str:
 # server-rendered message looks as a live one: only mentions the server resolved (the
 # message's `mentions` ids, as names of the room's members, and @room / @here when
 # `mention_all` is set) are <span class="mention">; "@nobody" stays text.
-
-
-@register.simple_tag
-def mention_names(room, messages) -> dict[int, str]:
-    """Return {user id: username} of the room's members the messages mention, in one query.
-
-    The live page names them from the member list (GET members/); this asks the same
-    rows (members not banned, active accounts), for the ids of this page only.
-    """
-    ids = {user_id for message in messages for user_id in message.get("mentions") or ()}
-    if not ids:
-        return {}
-    rows = Membership.objects.filter(
-        room=room, banned=False, user__is_active=True, user_id__in=ids
-    ).values_list("user_id", "user__username")
-    return dict(rows)
 
 
 @register.filter

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from chat import services
 from chat.realtime import presence
-from chat.templatetags.chat_tags import mention_names, mentions_me, message_body
+from chat.selectors import mentioned_member_names
+from chat.templatetags.chat_tags import mentions_me, message_body
 
 from .factories import add_member, make_room, make_user
 
@@ -99,22 +100,23 @@ class MentionNamesTests(TestCase):
         add_member(room, carol, banned=True)
         messages = [message("@bob @carol", mentions=[bob.pk, carol.pk]), message("@dave")]
         with self.assertNumQueries(1):
-            names = mention_names(room, messages)
+            names = mentioned_member_names(room=room, messages=messages)
         self.assertEqual(names, {bob.pk: "bob"})
         self.assertNotIn(dave.pk, names)
         with self.assertNumQueries(0):
-            self.assertEqual(mention_names(room, [message("no one")]), {})
+            self.assertEqual(mentioned_member_names(room=room, messages=[message("no one")]), {})
 
     def test_the_tags_in_a_template(self):
         room = make_room("General")
         alice, bob = make_user("alice"), make_user("bob")
         add_member(room, bob)
         template = Template(
-            "{% load chat_tags %}{% mention_names room timeline as names %}"
-            "{% for m in timeline %}{% message_body m user names %}{% endfor %}"
+            "{% load chat_tags %}{% for m in timeline %}{% message_body m user names %}{% endfor %}"
         )
         timeline = [message("<i>@bob</i>", mentions=[bob.pk])]
-        html = template.render(Context({"room": room, "timeline": timeline, "user": alice}))
+        names = mentioned_member_names(room=room, messages=timeline)
+        context = {"timeline": timeline, "user": alice, "names": names}
+        html = template.render(Context(context))
         self.assertEqual(
             html, f'&lt;i&gt;<span class="mention" data-user-id="{bob.pk}">@bob</span>&lt;/i&gt;'
         )
