@@ -8,6 +8,9 @@ import { classifyClose, parseFrame, pingFrame } from "./protocol.js";
 export const PING_EVERY_MS = 25000;
 export const BACKOFF_BASE_MS = 500;
 export const BACKOFF_CAP_MS = 30000;
+// How long a socket must stay live before its backoff starts again from the beginning: a
+// server that greets and then closes at once (4503, its database away) is not hammered.
+export const STABLE_MS = 10000;
 
 /**
  * Wait before reconnect attempt `attempt` (0 first): exponential backoff with "equal
@@ -35,15 +38,17 @@ export class RoomSocket {
     onStop = () => {},
     WebSocketImpl = globalThis.WebSocket,
     timers = globalThis,
+    now = () => (timers.now ? timers.now() : Date.now()),
     random = Math.random,
     isOffline = () => false,
   }) {
-    Object.assign(this, { url, onFrame, onState, onDown, onStop, WebSocketImpl, timers });
+    Object.assign(this, { url, onFrame, onState, onDown, onStop, WebSocketImpl, timers, now });
     Object.assign(this, { random, isOffline });
     this.ws = null;
     this.live = false; // hello received on the current socket
     this.everLive = false; // some socket got as far as hello
-    this.attempt = 0; // reconnect attempts since the last hello
+    this.attempt = 0; // reconnect attempts since a socket last stayed live STABLE_MS
+    this.liveSince = null; // when the current socket got its hello (timers.now())
     this.reconnectTimer = null;
     this.pingTimer = null;
     this.awaitingPong = false;
@@ -84,7 +89,7 @@ export class RoomSocket {
   markLive() {
     this.live = true;
     this.everLive = true;
-    this.attempt = 0;
+    this.liveSince = this.now();
     this.onState("live");
     this.startPing();
   }
@@ -97,6 +102,7 @@ export class RoomSocket {
   }
 
   gone(code) {
+    if (this.live && this.now() - this.liveSince >= STABLE_MS) this.attempt = 0;
     this.ws = null;
     this.live = false;
     this.stopPing();

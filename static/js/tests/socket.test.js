@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import {
   BACKOFF_BASE_MS,
   BACKOFF_CAP_MS,
+  STABLE_MS,
   PING_EVERY_MS,
   RoomSocket,
   backoffDelay,
@@ -71,7 +72,7 @@ describe("RoomSocket", () => {
     assert.match(current().url, /\?since=42$/);
   });
 
-  test("backs off longer after each failed attempt; hello resets it", () => {
+  test("backs off longer after each failed attempt; a socket that stays live resets it", () => {
     const { socket, timers, current, admit } = setup();
     socket.connect();
     for (let attempt = 0; attempt < 4; attempt += 1) {
@@ -83,7 +84,20 @@ describe("RoomSocket", () => {
       assert.equal(FakeWebSocket.made.length, made + 1);
     }
     admit();
-    assert.equal(socket.attempt, 0);
+    timers.advance(STABLE_MS);
+    current().serverClose(1006);
+    assert.equal(socket.attempt, 1); // started again from the first wait
+  });
+
+  test("a server that greets and closes at once is not hammered", () => {
+    const { socket, timers, current, admit } = setup();
+    socket.connect();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      admit();
+      current().serverClose(4503); // hello, then closed: its database is away
+      timers.advance(backoffDelay(attempt, 0.5));
+    }
+    assert.equal(socket.attempt, 5);
   });
 
   test("final close codes never reconnect", () => {
