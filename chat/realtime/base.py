@@ -42,8 +42,10 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     closes with 4400 a client that sends too many malformed frames."""
 
     bad_frames: deque
-    # Events that arrive while the socket is being admitted; None once it is live.
+    # Events held back (while the socket is admitted, a view opens, a room is joined);
+    # None while none is. `holds` counts the holders: the last to release hands them on.
     held: list[dict] | None = None
+    holds = 0
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -153,11 +155,20 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             return
         await self.handle_event(event)
 
+    def hold(self):
+        """Hold the hub's events back until the matching release_held()."""
+        self.holds += 1
+        if self.held is None:
+            self.held = []
+
     async def release_held(self):
-        """Handle the events held back, in order, then go live."""
-        while self.held:
+        """Release a hold; the last one handles the events held back, in order."""
+        self.holds = max(0, self.holds - 1)
+        # A hold taken while they are handled (a room joined) stops the handing on.
+        while self.held and not self.holds:
             await self.handle_event(self.held.pop(0))
-        self.held = None
+        if not self.holds:
+            self.held = None
 
     async def handle_event(self, event: dict):
         raise NotImplementedError

@@ -92,7 +92,7 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.close(protocol.CLOSE_TOO_MANY_SOCKETS)
             return
         self.room = room
-        self.held = []
+        self.hold()
         self.in_hub = True
         # The user's own topic carries the nudges that end a login (logout, password).
         self.topics = [room_topic(room.pk), user_topic(self.user_id), EVERYONE_TOPIC]

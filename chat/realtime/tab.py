@@ -11,6 +11,7 @@ parts other apps add, such as the inbox); the events that follow keep it current
 after any outage the next `hello` replaces it whole.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -89,6 +90,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         if not await self.accept_user():
             return
         self.topics: set[str] = set()
+        self.joining: set[asyncio.Task] = set()  # rooms joined, being followed
         # Rooms the user is a member of: id -> (slug, name).
         self.rooms: dict[int, tuple[str, str]] = {}
         try:
@@ -106,7 +108,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             channel_name=self.channel_name,
         )
         self.in_hub = True
-        self.held = []
+        self.hold()
         if joined.user_sockets > settings.CHAT_MAX_SOCKETS_PER_USER:
             await self.close(protocol.CLOSE_TOO_MANY_SOCKETS)
             await self.disconnect(protocol.CLOSE_TOO_MANY_SOCKETS)
@@ -158,6 +160,8 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         if not self.in_hub:
             return
         self.in_hub = False
+        for joining in list(self.joining):
+            joining.cancel()
         await self.end_view()
         await get_hub(self.channel_layer).leave(list(self.topics), self)
         self.topics.clear()
@@ -223,7 +227,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         except errors.NotFound as error:
             raise ProtocolError(protocol.NOT_FOUND, error.detail, room=command.room) from None
         await self.end_view()
-        self.held = [] if self.held is None else self.held
+        self.hold()
         try:
             await self.open_view(room, access, command.since)
         finally:
@@ -311,7 +315,12 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.check_session(data)
             return
         if kind == events.ROOM_JOINED:
-            await self.join_room(data["room_id"])
+            # Off the hub's delivery, which a database read would stall for every socket
+            # of the process; this socket's events wait meanwhile, in order.
+            self.hold()
+            joining = asyncio.ensure_future(self.join_room(data["room_id"]))
+            self.joining.add(joining)
+            joining.add_done_callback(self.joining.discard)
             return
         if room_id is None:
             await self.send_text(tab_text(event, None))
@@ -355,16 +364,24 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.send(text_data=text)
 
     async def join_room(self, room_id: int) -> None:
-        """The user became a member: listen to the room, then send its state."""
-        self.rooms.setdefault(room_id, ("", ""))
-        await self.follow_room(room_id)
-        state = await database_sync_to_async(_member_room)(user=self.user, room_id=room_id)
-        if state is None:  # left again, or gone, since
-            self.rooms.pop(room_id, None)
+        """The user became a member: listen to the room, then send its state (on hold)."""
+        try:
+            self.rooms.setdefault(room_id, ("", ""))
             await self.follow_room(room_id)
-            return
-        self.rooms[room_id] = (state["slug"], state["name"])
-        await self.send_frame({"type": "room.joined", "room": state})
+            state = await database_sync_to_async(_member_room)(user=self.user, room_id=room_id)
+            if state is None:  # left again, or gone, since
+                self.rooms.pop(room_id, None)
+                await self.follow_room(room_id)
+                return
+            self.rooms[room_id] = (state["slug"], state["name"])
+            await self.send_frame({"type": "room.joined", "room": state})
+        except Exception:
+            # The next hello brings the room: reconnecting reads everything again.
+            logger.warning("A tab could not follow a room it joined.", exc_info=True)
+            await self.close(protocol.CLOSE_UNAVAILABLE)
+        finally:
+            if self.in_hub:
+                await self.release_held()
 
     async def lose_room(self, room_id: int, reason: str, *, room_name: str | None = None):
         """The user can no longer see a room (or was removed from it): stop, and say why."""
