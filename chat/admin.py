@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from . import services
 from .errors import ChatError
-from .models import Membership, Message, ModerationAction, Room
+from .models import Invitation, InviteLink, Membership, Message, ModerationAction, Room
 
 # The membership fields staff edit; each change is one service (services.member_change).
 MEMBERSHIP_EDITABLE = ("role", "banned", "muted", "muted_until")
@@ -283,6 +283,49 @@ class ModerationActionAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "created_at"]
     search_fields = ["actor_name", "target_name", "room_name", "reason"]
     date_hierarchy = "created_at"
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations and their answers: written by the services, read here."""
+
+    list_display = ["created_at", "room", "inviter", "invitee", "status", "answered_at"]
+    list_filter = ["status", "created_at"]
+    list_select_related = ["room", "inviter", "invitee"]
+    search_fields = ["room__name", "inviter__username", "invitee__username"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(InviteLink)
+class InviteLinkAdmin(ReadOnlyAdmin):
+    """Invite links, read-only; staff may revoke them."""
+
+    list_display = [
+        "created_at",
+        "room",
+        "created_by",
+        "uses",
+        "max_uses",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["created_at"]
+    list_select_related = ["room", "created_by"]
+    search_fields = ["room__name", "created_by__username"]
+    exclude = ["token"]  # a secret: whoever reads it can join
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke selected invite links")
+    def revoke(self, request, queryset):
+        revoked = 0
+        for link in queryset.select_related("room").filter(revoked_at__isnull=True):
+            try:
+                services.invite_link_revoke(link=link, actor=request.user)
+            except ChatError as error:
+                _refused(self, request, error)
+            else:
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} invite link(s).", messages.SUCCESS)
 
 
 User = get_user_model()

@@ -41,6 +41,12 @@ class Forbidden(ChatError):
     code = "forbidden"
 
 
+class NotMember(ChatError):
+    """An action only a member of the room can take (leaving it), by someone who is not."""
+
+    code = "not_member"
+
+
 class RateLimited(ChatError):
     code = "rate_limited"
 
@@ -57,3 +63,19 @@ class Muted(ChatError):
     """The member may read the room but not post in it (until `until`, or until lifted)."""
 
     code = "muted"
+
+
+class AlreadyMember(ChatError):
+    code = "already_member"
+
+
+class Expired(ChatError):
+    """An invitation or an invite link whose time is up."""
+
+    code = "expired"
+
+
+class Closed(ChatError):
+    """An invitation already answered or revoked, a link revoked or used up."""
+
+    code = "closed"

@@ -230,3 +230,84 @@ class ModerationAction(models.Model):
         return (
             f"{self.actor_name or 'system'}: {self.get_kind_display()}{target} in {self.room_name}"
         )
+
+
+class Invitation(models.Model):
+    """Someone asked into a room by one who may invite; they accept or decline it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invitations")
+    inviter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A pending invitation can no longer be accepted after this.
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Inviting someone again while they have not answered gives the same one.
+            models.UniqueConstraint(
+                fields=["room", "invitee"],
+                condition=Q(status="pending"),
+                name="invitation_unique_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["invitee", "status"], name="invitation_invitee_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.invitee} to {self.room} ({self.status})"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())
+
+
+class InviteLink(models.Model):
+    """A secret URL that makes whoever follows it (signed in) a member of the room."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invite_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invite_links_created",
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Invite link to {self.room} by {self.created_by}"
+
+    def get_absolute_url(self):
+        return reverse("chat:invite_link_follow", kwargs={"token": self.token})
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def is_used_up(self) -> bool:
+        return self.max_uses is not None and self.uses >= self.max_uses

@@ -12,6 +12,8 @@ and a test holds them to each other.
   they can't see in the room list: a private room they are not a member of).
 - Nobody acts on themselves; moderators act on members, owners on anyone but owners,
   staff on anyone.
+- Owners and moderators of a private room invite people into it, any member into a
+  public one, staff into any room; invite links are for those who moderate.
 """
 
 from dataclasses import dataclass
@@ -141,3 +143,28 @@ def check_set_role(*, access: Access, user, role: str) -> None:
 def can_delete_message(*, access: Access, user, author_id: int) -> bool:
     """The author, the room's moderators and staff may delete a message."""
     return access.moderate or (access.see and author_id == user.pk)
+
+
+def can_invite(*, access: Access, room: Room) -> bool:
+    """Owners and moderators invite into a private room, any member into a public one,
+    staff into any room."""
+    if access.moderate:
+        return True
+    return not room.is_private and access.see and access.role is not None
+
+
+def check_invite(*, access: Access, room: Room) -> None:
+    if not can_invite(access=access, room=room):
+        raise Forbidden("Only the room's owners and moderators can invite people.")
+
+
+def check_manage_invite_links(access: Access) -> None:
+    """Invite links are the owners', the moderators' and staff's."""
+    if not access.moderate:
+        raise Forbidden("Only the room's owners and moderators can manage invite links.")
+
+
+def check_manage_room(access: Access) -> None:
+    """A room's settings (name, topic, privacy, archive) are its owners' and staff's."""
+    if not access.manage_roles:
+        raise Forbidden("Only the room's owners can change its settings.")

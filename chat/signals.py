@@ -18,3 +18,8 @@ room_read = Signal()
 # A room is about to be deleted, with everything in it, in this transaction. Arguments:
 # room.
 room_deleting = Signal()
+
+# An invitation was created, accepted, declined or revoked (in this transaction).
+# Arguments: invitation (with room, inviter and invitee), change: one of "created",
+# "accepted", "declined", "revoked".
+invitation_changed = Signal()

@@ -19,6 +19,7 @@ from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
 from .realtime import protocol
 from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
+from .selectors.directory import DIRECTORY_PAGE_MAX, DIRECTORY_PAGE_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def room_list(request):
 def room_detail(request, slug):
     """Render a room with its latest messages; room.js takes over from there."""
     try:
-        room, _access = services.room_open(slug=slug, user=request.user)
+        room, access = services.room_open(slug=slug, user=request.user)
     except errors.NotFound:
         raise Http404("No such room.") from None
     page = selectors.message_page(room=room)
@@ -65,6 +66,8 @@ def room_detail(request, slug):
         "timeline": page["messages"],
         "resolved_names": selectors.mentioned_member_names(room=room, messages=page["messages"]),
         "has_more": page["has_more"],
+        # The settings page is its owners' and staff's (policy.check_manage_room).
+        "can_manage_room": access.manage_roles,
         "rooms": selectors.room_list_for_user(user=request.user),
         "limits": protocol.limits_data(),
         # Who may say @room / @here: room.js offers them only where the server allows them.
@@ -81,6 +84,7 @@ ERROR_STATUS = {
     errors.Muted.code: 403,
     errors.NotFound.code: 404,
     errors.Forbidden.code: 403,
+    errors.NotMember.code: 409,
     protocol.SERVER_ERROR: 500,
 }
 
@@ -251,3 +255,60 @@ def api_room_member_action(request, slug, username, action):
     target = services.user_by_name(username)
     perform(data, room=room, actor=request.user, target=target)
     return JsonResponse({"member": selectors.room_member(room=room, user=target)})
+
+
+# --- joining, leaving and the directory of public rooms -----------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def room_directory(request):
+    """Render a page of the public rooms, searched by name and topic (directory_ui.js
+    then searches as one types and loads more in place)."""
+    query = request.GET.get("q", "").strip()
+    after = request.GET.get("after") or None
+    error = None
+    try:
+        page = selectors.room_directory(user=request.user, query=query, after=after)
+    except errors.Invalid as refused:
+        page, error = {"rooms": [], "next": None}, refused.detail
+    context = {"page": page, "query": query, "after": after, "error": error}
+    return render(request, "chat/directory.html", context)
+
+
+@require_http_methods(["GET"])
+@api_view
+def api_room_directory(request):
+    """Return a page of the public rooms matching `q`, after the cursor `after`."""
+    limit = request.GET.get("limit")
+    if limit is not None:
+        limit = protocol.parse_int(limit, "limit", minimum=1, maximum=DIRECTORY_PAGE_MAX)
+    page = selectors.room_directory(
+        user=request.user,
+        query=request.GET.get("q", "").strip(),
+        after=request.GET.get("after") or None,
+        limit=limit or DIRECTORY_PAGE_SIZE,
+    )
+    return JsonResponse(page)
+
+
+@require_http_methods(["POST"])
+@api_view
+def api_room_join(request, slug):
+    """Make the caller a member of a public room; return its state (as hello.rooms)."""
+    # Not room_open: a ban is answered with its reason here, not as a missing room.
+    room, _membership = selectors.room_entry(slug=slug, user=request.user)
+    if room is None:
+        raise errors.NotFound("No such room.")
+    _membership, joined = services.member_join(room=room, user=request.user)
+    state = selectors.member_room(user=request.user, room=room)
+    return JsonResponse({"joined": room.slug, "room": state}, status=201 if joined else 200)
+
+
+@require_http_methods(["POST"])
+@api_view
+def api_room_leave(request, slug):
+    """End the caller's membership of a room; every tab of theirs drops it."""
+    room, _access = services.room_open(slug=slug, user=request.user)
+    services.member_leave(room=room, user=request.user)
+    return JsonResponse({"left": room.slug})

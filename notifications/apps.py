@@ -18,6 +18,7 @@ class NotificationsConfig(AppConfig):
         for kind in (
             events.NOTIFICATION_NEW,
             events.NOTIFICATION_REMOVED,
+            events.NOTIFICATION_UPDATED,
             events.NOTIFICATIONS_READ,
             events.PREFERENCES_UPDATED,
         ):

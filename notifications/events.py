@@ -12,6 +12,10 @@ NOTIFICATION_NEW = "notification.new"
 # Notifications were withdrawn (a mention edited away before it was read):
 # {"ids": [...], "unread": N}.
 NOTIFICATION_REMOVED = "notification.removed"
+# A notification changed other than by being read (an invitation was answered: it is
+# read and its status changed): {"notification": <Notification object>, "unread": N}.
+# A client replaces the one it holds, if it holds it.
+NOTIFICATION_UPDATED = "notification.updated"
 # Notifications were read: {"ids": [...], "unread": N}, or, for "mark all read",
 # {"all": true, "up_to": <the highest id marked>, "unread": N}.
 NOTIFICATIONS_READ = "notifications.read"

@@ -71,6 +71,13 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
+    invitation = models.ForeignKey(
+        "chat.Invitation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
     # Written when the notification is made, so it still says why after renames.
     reason = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from chat.signals import mentions_changed, room_deleting, room_read
+from chat.signals import invitation_changed, mentions_changed, room_deleting, room_read
 
 from . import services
 
@@ -22,3 +22,8 @@ def on_room_read(sender, room, user, rev, **kwargs):
 @receiver(room_deleting, dispatch_uid="notifications.room_deleting")
 def on_room_deleting(sender, room, **kwargs):
     services.notifications_withdraw_room(room=room)
+
+
+@receiver(invitation_changed, dispatch_uid="notifications.invitation_changed")
+def on_invitation_changed(sender, invitation, change, **kwargs):
+    services.notifications_update_invitation(invitation=invitation, change=change)

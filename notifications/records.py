@@ -18,13 +18,16 @@ NOTIFICATION_FIELDS = (
     "actor_id",
     "actor__username",
     "announcement__body",
+    "invitation_id",
+    "invitation__status",
 )
 
 
 def notification_row_data(row: tuple) -> dict:
     """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
     (notification_id, kind, reason, created_at, read_at, room_slug, room_name, message_id,
-     message_created_rev, actor_id, actor_username, text) = row  # fmt: skip
+     message_created_rev, actor_id, actor_username, text, invitation_id,
+     invitation_status) = row  # fmt: skip
     return {
         "id": notification_id,
         "kind": kind,
@@ -40,4 +43,8 @@ def notification_row_data(row: tuple) -> dict:
         "read": read_at is not None,
         # What an announcement says (null for the other kinds).
         "text": text,
+        # An invitation's id and status ("pending", "accepted", ...): null for other kinds.
+        "invitation": None
+        if invitation_id is None
+        else {"id": invitation_id, "status": invitation_status},
     }

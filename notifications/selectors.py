@@ -63,6 +63,11 @@ def message_notifications(*, message_id: int, user_ids) -> dict[int, dict]:
     return _by_user(Notification.objects.filter(message_id=message_id, user_id__in=user_ids))
 
 
+def invitation_notifications(*, invitation_id: int) -> dict[int, dict]:
+    """Return the notifications of an invitation (its invitee's), by user id."""
+    return _by_user(Notification.objects.filter(invitation_id=invitation_id))
+
+
 def announcement_notifications(*, announcement_id: int) -> dict[int, dict]:
     """Return the notifications an announcement made, by user id, in one query."""
     return _by_user(Notification.objects.filter(announcement_id=announcement_id))

@@ -18,6 +18,7 @@ from . import selectors
 from .events import (
     NOTIFICATION_NEW,
     NOTIFICATION_REMOVED,
+    NOTIFICATION_UPDATED,
     NOTIFICATIONS_READ,
     PREFERENCES_UPDATED,
     emit_to_user,
@@ -196,6 +197,58 @@ def notifications_mark_room_read(*, user, room, rev: int) -> list[int]:
         count = selectors.unread_count(user=user)
         emit_to_user(user.pk, NOTIFICATIONS_READ, {"ids": marked, "unread": count})
     return marked
+
+
+# --- invitations ---------------------------------------------------------------------
+
+
+def invitation_reason(*, inviter_name: str | None, room_name: str) -> str:
+    """Return why an invitation notified someone, in words."""
+    if inviter_name is None:
+        return f"You were invited to #{room_name}"
+    return f"@{inviter_name} invited you to #{room_name}"
+
+
+@transaction.atomic
+def notifications_update_invitation(*, invitation, change: str) -> None:
+    """Keep the invitee's notification of an invitation in step with it, live.
+
+    "created" notifies the invitee; "accepted" and "declined" mark the notification
+    read and show the answer; "revoked" withdraws it. `invitation` needs `room`,
+    `inviter` and `invitee` loaded.
+    """
+    user_id = invitation.invitee_id
+    if change == "created":
+        inviter = invitation.inviter
+        Notification.objects.create(
+            user_id=user_id,
+            kind=Kind.INVITATION,
+            actor=inviter,
+            room=invitation.room,
+            invitation=invitation,
+            reason=invitation_reason(
+                inviter_name=None if inviter is None else inviter.get_username(),
+                room_name=invitation.room.name,
+            ),
+        )
+        kind = NOTIFICATION_NEW
+    elif change == "revoked":
+        rows = Notification.objects.filter(invitation=invitation)
+        ids = sorted(rows.values_list("pk", flat=True))
+        if not ids:
+            return
+        rows.delete()
+        data = {"ids": ids, "unread": selectors.unread_count(user=invitation.invitee)}
+        emit_to_user(user_id, NOTIFICATION_REMOVED, data)
+        return
+    else:
+        Notification.objects.filter(invitation=invitation, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        kind = NOTIFICATION_UPDATED
+    unread = selectors.unread_count(user=invitation.invitee)
+    for notification in selectors.invitation_notifications(invitation_id=invitation.pk).values():
+        emit_to_user(user_id, kind, {"notification": notification, "unread": unread})
 
 
 ANNOUNCEMENT_MAX = 1000

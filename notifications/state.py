@@ -8,7 +8,12 @@ hold the server to that (notifications/tests/test_api.py).
 
 from chat import events as chat_events
 
-from .events import NOTIFICATION_NEW, NOTIFICATION_REMOVED, NOTIFICATIONS_READ
+from .events import (
+    NOTIFICATION_NEW,
+    NOTIFICATION_REMOVED,
+    NOTIFICATION_UPDATED,
+    NOTIFICATIONS_READ,
+)
 
 # A room's name changed: the room's own event, and the listing's.
 ROOM_RENAMED = (chat_events.ROOM_UPDATED, chat_events.ROOMS_UPDATED)
@@ -27,6 +32,9 @@ def apply_event(snapshot: dict, kind: str, data: dict) -> dict:
         # keep the list newest first even if events arrive out of order.
         others = [item for item in notifications if item["id"] != new["id"]]
         notifications = sorted([new, *others], key=lambda item: item["id"], reverse=True)
+    elif kind == NOTIFICATION_UPDATED:
+        changed = data["notification"]
+        notifications = [changed if item["id"] == changed["id"] else item for item in notifications]
     elif kind == NOTIFICATION_REMOVED:
         gone = set(data["ids"])
         notifications = [item for item in notifications if item["id"] not in gone]

@@ -204,7 +204,9 @@ def inbox_read(request):
 def notification_link(notification: dict) -> str:
     """Return where a notification leads: its message in its room, the room, or the inbox."""
     room = notification["room"]
-    if room is None:
+    invitation = notification.get("invitation")
+    # The room of an invitation not accepted may not be open to its invitee.
+    if room is None or (invitation is not None and invitation["status"] != "accepted"):
         return reverse("notifications:inbox")
     url = reverse("chat:room_detail", kwargs={"slug": room["slug"]})
     message = notification["message"]

@@ -420,6 +420,7 @@ CLOSED_DETAILS = {
     "removed": "You were removed from {room}.",
     "private": "{room} is now private: you no longer have access to it.",
     "deleted": "{room} was deleted.",
+    "left": "You left {room}.",
 }
 CLOSED_CODES = {"deleted": CLOSE_NOT_FOUND}
 

@@ -11,6 +11,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from .. import policy
 from ..models import Membership, Message, Room
 from ..records import MESSAGE_FIELDS, member_data, message_row_data
+from .directory import room_directory  # noqa: F401 (the package's reads)
 from .unread import first_unread_id, member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
 
 

@@ -4,10 +4,21 @@ transports (socket, HTTP API, admin) map both."""
 
 from ..validation import clean_body
 from .accounts import user_deactivate, user_login_changed
+from .invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_revoke,
+    invite_link_create,
+    invite_link_follow,
+    invite_link_revoke,
+)
 from .members import (
     member_add,
     member_ban,
     member_change,
+    member_join,
+    member_leave,
     member_mute,
     member_remove,
     member_set_role,
@@ -23,15 +34,25 @@ from .rooms import (
     room_delete,
     room_name_taken,
     room_open,
+    room_settings_change,
     room_update,
 )
 
 __all__ = [
     "ROOM_PUBLIC_FIELDS",
     "clean_body",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_decline",
+    "invitation_revoke",
+    "invite_link_create",
+    "invite_link_follow",
+    "invite_link_revoke",
     "member_add",
     "member_ban",
     "member_change",
+    "member_join",
+    "member_leave",
     "member_mute",
     "member_remove",
     "member_set_role",
@@ -45,6 +66,7 @@ __all__ = [
     "room_mark_read",
     "room_name_taken",
     "room_open",
+    "room_settings_change",
     "room_update",
     "user_by_name",
     "user_deactivate",

@@ -1,5 +1,6 @@
-"""Members: ban, unban, remove, mute, unmute, roles, adding. Each checks the actor
-against the access rule, writes, logs the action and tells open sockets on commit."""
+"""Members: ban, unban, remove, mute, unmute, roles, adding, joining and leaving. Each
+checks the actor against the access rule, writes, logs the moderation actions and tells
+open sockets on commit."""
 
 from datetime import datetime
 
@@ -7,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .. import events, policy
-from ..errors import Invalid, NotFound
+from ..errors import Forbidden, Invalid, NotFound, NotMember, RoomArchived
 from ..models import Membership, ModerationAction, Room
 from ..records import member_data, room_data, user_data
 from .log import log_action
@@ -152,6 +153,51 @@ def member_add(*, room: Room, actor, target, role: str = Membership.Role.MEMBER)
     events.emit(events.Event(events.ROOMS_UPDATED, listing, events.to_users([target.pk])))
     member_joined(room, target.pk)
     return membership
+
+
+@transaction.atomic
+def member_join(*, room: Room, user) -> tuple[Membership, bool]:
+    """Join a public room (the directory's one click); return (membership, joined now).
+
+    A member joins again as a no-op. A private room is refused as if it did not exist
+    (an invitation adds people to it), a room one is banned from with a reason, an
+    archived room because nothing can be said in it.
+    """
+    membership = _target_membership(room=room, target=user)
+    access = policy.room_access(room=room, membership=membership, user=user)
+    if access.role is not None:
+        return membership, False
+    if access.banned and not room.is_private:
+        raise Forbidden("You are banned from this room.")
+    if not access.see or room.is_private:
+        raise NotFound("No such room.")
+    if room.is_archived:
+        raise RoomArchived("This room is archived: it can be read but not joined.")
+    return member_add(room=room, actor=user, target=user), True
+
+
+@transaction.atomic
+def member_leave(*, room: Room, user) -> None:
+    """Leave a room: the membership and its read marker go, and every tab of the user
+    drops the room (a private one needs a new invitation to come back).
+
+    The only owner can't leave while others remain: the room would have nobody to run
+    it. The last one out may, owner or not. Leaving is no moderation: nothing is logged.
+    """
+    # The room's row is the lock: two owners leaving at once go one after the other, so
+    # the second sees that the first has gone.
+    Room.objects.select_for_update().filter(pk=room.pk).values_list("pk", flat=True).first()
+    membership = _target_membership(room=room, target=user)
+    if membership is None or membership.banned:
+        raise NotMember("You are not a member of this room.")
+    if membership.role == Membership.Role.OWNER:
+        others = Membership.objects.filter(room=room, banned=False, user__is_active=True).exclude(
+            pk=membership.pk
+        )
+        if others.exists() and not others.filter(role=Membership.Role.OWNER).exists():
+            raise Forbidden("You are the only owner of this room: hand ownership to someone first.")
+    membership.delete()
+    _member_removed(room, user, "left")
 
 
 def member_joined(room: Room, user_id: int) -> None:

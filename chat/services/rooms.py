@@ -8,7 +8,7 @@ from .. import events, policy, signals
 from ..errors import Invalid, NotFound
 from ..models import Membership, ModerationAction, Room
 from ..records import room_data
-from ..selectors import room_entry, room_member_ids
+from ..selectors import room_entry, room_member_ids, room_membership_now
 from .log import log_action
 from .members import member_joined
 
@@ -16,6 +16,10 @@ from .members import member_joined
 ROOM_PUBLIC_FIELDS = ("name", "topic", "is_private", "is_archived")
 # Fields a room change may set: never `rev`, which only a timeline write takes.
 ROOM_EDITABLE_FIELDS = ("name", "slug", "topic", "is_private", "is_archived")
+
+
+# Paths under /rooms/ that are pages, not rooms (chat/urls.py routes them first).
+RESERVED_SLUGS = frozenset({"directory"})
 
 
 def room_gone() -> NotFound:
@@ -26,7 +30,7 @@ def _unique_slug(name: str) -> str:
     # slugify() keeps "_", which SLUG_PATTERN (and so the room URLs) refuses.
     base = slugify(name).replace("_", "-")[:40].strip("-") or "room"
     slug, counter = base, 2
-    while Room.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Room.objects.filter(slug=slug).exists():
         slug = f"{base}-{counter}"
         counter += 1
     return slug
@@ -134,6 +138,14 @@ def room_update(*, room: Room, changes: dict, actor=None, reason: str = "") -> R
         data = {"room_id": room.pk, "reason": "private"}
         events.emit(events.Event(events.ROOM_ACCESS, data, events.to_room(room.pk)))
     return room
+
+
+@transaction.atomic
+def room_settings_change(*, room: Room, actor, changes: dict) -> Room:
+    """Change a room's settings as its owner (or staff) does from its settings page."""
+    membership = room_membership_now(room_id=room.pk, user=actor)
+    policy.check_manage_room(policy.room_access(room=room, membership=membership, user=actor))
+    return room_update(room=room, changes=changes, actor=actor)
 
 
 @transaction.atomic

@@ -68,6 +68,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "created_at": welcome["created_at"],
                 "read": True,
                 "text": None,
+                "invitation": None,
             },
         )
         notification = Notification.objects.get(message=message)
@@ -83,6 +84,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "created_at": notification.created_at.isoformat()[:26] + "Z",
                 "read": False,
                 "text": None,
+                "invitation": None,
             },
         )
 

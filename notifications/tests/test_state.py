@@ -38,3 +38,15 @@ class ApplyEventTestCase(SimpleTestCase):
         apply_event(self.inbox, "notifications.read", {"all": True, "up_to": 5, "unread": 0})
         self.assertEqual(self.inbox, before)
         self.assertIs(apply_event(self.inbox, "something.else", {"unread": 9}), self.inbox)
+
+    def test_updated_replaces_the_one_held_and_adds_none(self):
+        answered = {**item(3, read=True), "invitation": {"id": 1, "status": "accepted"}}
+        after = apply_event(
+            self.inbox, "notification.updated", {"notification": answered, "unread": 2}
+        )
+        self.assertEqual(after["notifications"], [item(5), answered, item(2)])
+        elsewhere = {**item(9, read=True), "invitation": {"id": 2, "status": "declined"}}
+        after = apply_event(
+            self.inbox, "notification.updated", {"notification": elsewhere, "unread": 1}
+        )
+        self.assertEqual(after, {**self.inbox, "unread": 1})

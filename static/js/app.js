@@ -9,6 +9,7 @@ import { AnnouncementBanner } from "./chat/announcements_ui.js";
 import { Api, csrfTokenFrom } from "./chat/api.js";
 import { BellView } from "./chat/bell_ui.js";
 import { DesktopAlerts } from "./chat/desktop_alerts.js";
+import { DirectoryView } from "./chat/directory_ui.js";
 import { Inbox } from "./chat/inbox.js";
 import { InboxPage } from "./chat/inbox_page.js";
 import { SidebarBadges } from "./chat/sidebar_ui.js";
@@ -57,6 +58,8 @@ function start(body) {
   const roomRoot = document.getElementById("room");
   new TitleCount({ tab, base: roomRoot ? `#${roomRoot.dataset.roomName}` : document.title }).listen();
   if (roomRoot) startRoom(roomRoot, tab);
+  const directoryRoot = document.getElementById("directory");
+  if (directoryRoot) new DirectoryView({ tab, root: directoryRoot }).listen();
 
   window.addEventListener("online", () => tab.reconnectNow());
   window.addEventListener("offline", () => {

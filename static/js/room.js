@@ -18,6 +18,7 @@ import { Api, csrfTokenFrom } from "./chat/api.js";
 import { Composer } from "./chat/composer.js";
 import { Members } from "./chat/members.js";
 import { Jump } from "./chat/jump.js";
+import { MembershipControls } from "./chat/leave_ui.js";
 import { MembersView } from "./chat/members_ui.js";
 import { MentionsUI } from "./chat/mentions_ui.js";
 import { MessageActions } from "./chat/message_actions_ui.js";
@@ -31,6 +32,7 @@ import { RoomPrefsView } from "./chat/room_prefs_ui.js";
 import { RoomsView } from "./chat/rooms_ui.js";
 import { StatusView } from "./chat/status_ui.js";
 import { GapWatcher, Timeline } from "./chat/store.js";
+import { InviteView } from "./chat/invite_ui.js";
 import { TimelineView } from "./chat/timeline_ui.js";
 import { TypingIndicator, typingText } from "./chat/typing.js";
 import { UnreadView } from "./chat/unread_ui.js";
@@ -42,7 +44,7 @@ const ELEMENTS = [
   "messages", "outbox", "new-pill", "typing", "composer", "input", "counter", "send",
   "members-panel", "members-count", "members-close", "member-list", "banned-section",
   "banned-list", "unread-bar", "unread-text", "mark-read", "room-notify", "notify-level",
-  "notify-muted",
+  "notify-muted", "room-leave", "join-bar", "join-room",
 ];
 
 function readConfig(el) {
@@ -218,6 +220,20 @@ export function startRoom(root, tab) {
     ui: { root: ui.roomNotify, level: ui.notifyLevel, muted: ui.notifyMuted },
     showNotice,
   }).listen();
+  new MembershipControls({
+    tab,
+    slug: cfg.slug,
+    root,
+    ui: { leave: ui.roomLeave, joinBar: ui.joinBar, join: ui.joinRoom },
+    roomName: () => ui.roomName.textContent,
+    confirm: (question) => window.confirm(question),
+    navigate: (url) => window.location.assign(url),
+    showNotice,
+  }).listen();
+  const inviteRoot = root.querySelector('[data-js="invite"]');
+  if (inviteRoot) {
+    new InviteView({ tab, api: new Api({ csrfToken }), root: inviteRoot, slug: cfg.slug }).listen();
+  }
   view.scrollToBottom();
   view.fillView();
   new Jump({ view, timeline, ui }).listen(); // a link to one message (#message-<id>)

@@ -6,12 +6,46 @@
 // click or focus outside close it). Ctrl/Cmd/middle click still opens the page.
 
 import { badgeText, notificationLink, timeAgo } from "./inbox.js";
+import { answerInvitation, isPendingInvitation } from "./invitations.js";
 import { h } from "./render.js";
 
 const SHOWN = 10;
 // How long a click on a notification waits for "mark read" to reach the server before
 // it leaves the page anyway (leaving would cancel the request).
 const LEAVE_WAIT_MS = 1500;
+
+/** The Accept and Decline buttons of an invitation waiting for its answer. */
+export function invitationButtons(notification) {
+  const actions = h("span", "invitation-actions");
+  for (const [action, label, style] of [
+    ["accept", "Accept", "btn btn-primary btn-sm"],
+    ["decline", "Decline", "btn btn-ghost btn-sm"],
+  ]) {
+    const button = h("button", style, label);
+    button.type = "button";
+    button.dataset.invitationAction = action;
+    button.dataset.invitationId = notification.invitation.id;
+    actions.append(button);
+  }
+  return actions;
+}
+
+/**
+ * Answer an invitation from one of its buttons; accepting opens the room. Returns the
+ * error's text on a refusal (null when done).
+ */
+export async function answerFromButton(button, api, assign = (url) => window.location.assign(url)) {
+  const { invitationAction: action, invitationId: id } = button.dataset;
+  button.disabled = true;
+  try {
+    const answer = await answerInvitation(api, Number(id), action);
+    if (action === "accept" && answer?.room?.url) assign(answer.room.url);
+    return null;
+  } catch (error) {
+    button.disabled = false;
+    return error.detail || "Could not answer the invitation; try again.";
+  }
+}
 
 /** A room page's URL from the URL of any room page (the server's pattern, data-room-url). */
 export function roomUrlFrom(pattern) {
@@ -142,7 +176,12 @@ export class BellView {
     items[next]?.focus();
   }
 
-  onItemClick(event) {
+  async onItemClick(event) {
+    const answer = event.target.closest("button[data-invitation-action]");
+    if (answer) {
+      this.setError(await answerFromButton(answer, this.tab.api));
+      return;
+    }
     const link = event.target.closest("a.bell-link");
     if (!link) return;
     const notification = this.inbox.get(Number(link.closest("li").dataset.id));
@@ -213,6 +252,7 @@ export class BellView {
     link.append(dot, main);
     if (!notification.read) link.append(h("span", "visually-hidden", " (unread)"));
     li.append(link);
+    if (isPendingInvitation(notification)) li.append(invitationButtons(notification));
     return li;
   }
 }

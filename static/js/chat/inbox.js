@@ -9,6 +9,8 @@
 export const NOTIFICATION_NEW = "notification.new";
 export const NOTIFICATION_REMOVED = "notification.removed";
 export const NOTIFICATIONS_READ = "notifications.read";
+// An invitation was answered: its notification, read, with the new status, replaces the one held.
+export const NOTIFICATION_UPDATED = "notification.updated";
 // A room's name changed (the room's own event, and the listing's): the inbox names rooms
 // as they are now, while a notification's reason keeps the name it was written with.
 export const ROOM_RENAMED = ["room.updated", "rooms.updated"];
@@ -16,6 +18,7 @@ export const INBOX_EVENTS = [
   NOTIFICATION_NEW,
   NOTIFICATION_REMOVED,
   NOTIFICATIONS_READ,
+  NOTIFICATION_UPDATED,
   ...ROOM_RENAMED,
 ];
 
@@ -38,6 +41,9 @@ export function applyEvent(snapshot, kind, data) {
     // the list newest first even if events arrive out of order.
     const others = notifications.filter((item) => item.id !== fresh.id);
     notifications = [fresh, ...others].sort((a, b) => b.id - a.id);
+  } else if (kind === NOTIFICATION_UPDATED) {
+    const changed = data.notification;
+    notifications = notifications.map((item) => (item.id === changed.id ? changed : item));
   } else if (kind === NOTIFICATION_REMOVED) {
     const gone = new Set(data.ids);
     notifications = notifications.filter((item) => !gone.has(item.id));
@@ -225,7 +231,9 @@ export class Inbox {
  */
 export function notificationLink(notification, { roomUrl, inboxUrl }) {
   const slug = notification.room?.slug;
-  if (!slug) return inboxUrl;
+  // The room of an invitation not accepted may not be open to its invitee.
+  const invitation = notification.invitation;
+  if (!slug || (invitation && invitation.status !== "accepted")) return inboxUrl;
   const page = roomUrl(slug);
   return notification.message ? `${page}#message-${notification.message.id}` : page;
 }

@@ -4,7 +4,7 @@
 // appear on top, read ones lose their unread style, withdrawn ones disappear, all
 // without a reload. The forms then mark read through the API instead of a reload.
 
-import { followNotification, roomUrlFrom } from "./bell_ui.js";
+import { answerFromButton, followNotification, roomUrlFrom } from "./bell_ui.js";
 import {
   NOTIFICATION_REMOVED,
   NOTIFICATIONS_READ,
@@ -12,7 +12,8 @@ import {
   notificationLink,
   timeAgo,
 } from "./inbox.js";
-import { avatarColour } from "./render.js";
+import { isPendingInvitation } from "./invitations.js";
+import { avatarColour, h } from "./render.js";
 
 // How often the "5 min ago" times are said again.
 const TIMES_EVERY_MS = 60_000;
@@ -54,6 +55,7 @@ export class InboxPage {
     this.ui.list.addEventListener("submit", (event) => this.onMarkRead(event));
     this.ui.markAll.addEventListener("submit", (event) => this.onMarkAll(event));
     this.ui.list.addEventListener("click", (event) => this.onLinkClick(event));
+    this.ui.list.addEventListener("click", (event) => this.onInvitationClick(event));
     if (this.inbox.loaded) this.apply({ kind: "reset" });
     this.refreshTimes();
     setInterval(() => this.refreshTimes(), TIMES_EVERY_MS);
@@ -118,6 +120,7 @@ export class InboxPage {
   /** Show what may change of a notification: read, and its room's name. */
   update(li, notification) {
     this.setRead(li, notification.read);
+    this.setInvitation(li, notification);
     const room = li.querySelector('[data-js="item-room"]');
     if (room && notification.room) room.textContent = `#${notification.room.name}`;
   }
@@ -170,7 +173,33 @@ export class InboxPage {
     const created = new Date(notification.created_at);
     if (!Number.isNaN(created.getTime())) time.title = created.toLocaleString();
     find("item-id").value = String(notification.id);
+    this.setInvitation(li, notification);
     return li;
+  }
+
+  /** Show Accept and Decline while an invitation waits for its answer. */
+  setInvitation(li, notification) {
+    const actions = li.querySelector('[data-js="item-invitation"]');
+    if (!actions) return;
+    actions.hidden = !isPendingInvitation(notification);
+    if (notification.invitation) {
+      for (const button of actions.querySelectorAll("button")) {
+        button.dataset.invitationId = notification.invitation.id;
+      }
+    }
+  }
+
+  async onInvitationClick(event) {
+    const button = event.target.closest("button[data-invitation-action]");
+    if (!button) return;
+    const li = button.closest(".inbox-item");
+    li.querySelector(".inbox-error")?.remove();
+    const error = await answerFromButton(button, this.tab.api);
+    if (error) {
+      const alert = h("p", "inbox-error", error);
+      alert.setAttribute("role", "alert");
+      button.parentElement.after(alert);
+    }
   }
 
   /** "Mark read" through the API; the form posts itself if that fails. */

@@ -31,6 +31,7 @@ const CLOSED_REASON_OUTBOX_TEXT = {
   removed: "you were removed",
   private: "you no longer have access",
   deleted: "the room was deleted",
+  left: "you left the room",
 };
 
 /**

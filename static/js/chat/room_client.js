@@ -5,6 +5,9 @@
 import { mutedComposerText, mutedNoticeText } from "./members.js";
 import { CLOSE_NOT_FOUND, closedReasonOutboxText, isMessage } from "./protocol.js";
 
+// Why a room closed that leaves it listed: a public room lets the user back in (a
+// private one goes by rooms.removed).
+const SIDEBAR_KEEPS = new Set(["removed", "left"]);
 const MUTE_END_MARGIN_MS = 25; // look again just after a mute ends, not just before
 
 // What the page says when the server closed the room to us without saying why.
@@ -55,8 +58,8 @@ export class RoomClient {
       this.rooms.updateSidebar(frame.room);
     } else if (frame.type === "rooms.removed") {
       this.rooms.removeFromSidebar(frame.room);
-    } else if (frame.type === "room.closed" && frame.reason !== "removed") {
-      this.rooms.removeFromSidebar({ slug: frame.room }); // a public room stays listed
+    } else if (frame.type === "room.closed" && !SIDEBAR_KEEPS.has(frame.reason)) {
+      this.rooms.removeFromSidebar({ slug: frame.room });
     }
   }
 
