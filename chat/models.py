@@ -17,6 +17,10 @@ CLIENT_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        ROOM = "room", "Room"
+        DIRECT = "direct", "Direct conversation"
+
     name = models.CharField(max_length=80)
     slug = models.SlugField(
         max_length=50,
@@ -42,6 +46,13 @@ class Room(models.Model):
     rev = models.PositiveBigIntegerField(
         "revision", default=0, editable=False, help_text="The last revision of the timeline."
     )
+    # A direct conversation is a private room whose name nobody sees: it is shown by its
+    # people's names. Its key is their sorted user ids ("3,7,12"), so that starting a
+    # conversation that exists opens it; rooms have none (NULL is never a duplicate).
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ROOM, editable=False)
+    direct_key = models.CharField(
+        max_length=200, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         ordering = ["name"]
@@ -59,6 +70,14 @@ class Room(models.Model):
 
     def get_absolute_url(self):
         return reverse("chat:room_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+    def direct_user_ids(self) -> list[int]:
+        """Return the ids of the people of a direct conversation (none for a room)."""
+        return [int(part) for part in (self.direct_key or "").split(",") if part]
 
 
 class Membership(models.Model):

@@ -14,6 +14,9 @@ and a test holds them to each other.
   staff on anyone.
 - Owners and moderators of a private room invite people into it, any member into a
   public one, staff into any room; invite links are for those who moderate.
+- A direct conversation is a private room of the people it was started with: nobody
+  invites into it, and nobody owns it (no roles, settings or invite links); staff still
+  moderate it like every room.
 """
 
 from dataclasses import dataclass
@@ -47,6 +50,7 @@ class Access:
     muted: bool
     muted_until: datetime | None
     archived: bool
+    direct: bool = False  # a direct conversation: its people are fixed when it starts
 
 
 def room_access(*, room: Room, membership: Membership | None, user) -> Access:
@@ -57,17 +61,19 @@ def room_access(*, room: Room, membership: Membership | None, user) -> Access:
     see = active and not banned and (not room.is_private or role is not None)
     staff = active and user.is_staff
     muted = role is not None and membership.is_muted()
+    direct = room.kind == Room.Kind.DIRECT
     return Access(
         see=see,
         post=see and not room.is_archived and not muted,
         # Staff moderate every room, private ones they don't belong to included.
         moderate=staff or (see and role in MODERATING_ROLES),
-        manage_roles=staff or (see and role == Role.OWNER),
+        manage_roles=not direct and (staff or (see and role == Role.OWNER)),
         role=role,
         banned=banned,
         muted=muted,
         muted_until=membership.muted_until if muted else None,
         archived=room.is_archived,
+        direct=direct,
     )
 
 
@@ -134,6 +140,8 @@ def check_moderate(access: Access) -> None:
 
 def check_set_role(*, access: Access, user, role: str) -> None:
     """Owners and staff set roles; only staff and owners make owners."""
+    if access.direct:
+        raise Forbidden("Nobody has a role in a direct conversation.")
     if not access.manage_roles:
         raise Forbidden("Only the room's owners can change roles.")
     if role == Role.OWNER and not (user.is_staff or access.role == Role.OWNER):
@@ -147,24 +155,33 @@ def can_delete_message(*, access: Access, user, author_id: int) -> bool:
 
 def can_invite(*, access: Access, room: Room) -> bool:
     """Owners and moderators invite into a private room, any member into a public one,
-    staff into any room."""
+    staff into any room; nobody into a direct conversation."""
+    if access.direct:
+        return False
     if access.moderate:
         return True
     return not room.is_private and access.see and access.role is not None
 
 
 def check_invite(*, access: Access, room: Room) -> None:
+    if access.direct:
+        raise Forbidden("Nobody can be invited into a direct conversation: start a new one.")
     if not can_invite(access=access, room=room):
         raise Forbidden("Only the room's owners and moderators can invite people.")
 
 
 def check_manage_invite_links(access: Access) -> None:
-    """Invite links are the owners', the moderators' and staff's."""
+    """Invite links are the owners', the moderators' and staff's (never a direct
+    conversation's)."""
+    if access.direct:
+        raise Forbidden("A direct conversation has no invite links.")
     if not access.moderate:
         raise Forbidden("Only the room's owners and moderators can manage invite links.")
 
 
 def check_manage_room(access: Access) -> None:
     """A room's settings (name, topic, privacy, archive) are its owners' and staff's."""
+    if access.direct:
+        raise Forbidden("A direct conversation has no settings.")
     if not access.manage_roles:
         raise Forbidden("Only the room's owners can change its settings.")

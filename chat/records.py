@@ -86,6 +86,8 @@ def room_data(room: Room) -> dict:
         "topic": room.topic,
         "private": room.is_private,
         "archived": room.is_archived,
+        # "room", or "direct": a direct conversation, shown by its people's names.
+        "kind": room.kind,
     }
 
 

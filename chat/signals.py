@@ -23,3 +23,7 @@ room_deleting = Signal()
 # Arguments: invitation (with room, inviter and invitee), change: one of "created",
 # "accepted", "declined", "revoked".
 invitation_changed = Signal()
+
+# A message was sent in a direct conversation (in this transaction, after its mentions).
+# Arguments: message (with room and author).
+direct_message_sent = Signal()

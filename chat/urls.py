@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from . import settings_views, views
+from . import views_direct as direct
 from . import views_invitations as invitations
 from .models import SLUG_PATTERN
 
@@ -84,6 +85,7 @@ urlpatterns = [
         name="api_invite_link_revoke",
     ),
     path("api/users/", invitations.api_users, name="api_users"),
+    path("api/direct/", direct.api_direct, name="api_direct"),
     re_path(
         r"^join/(?P<token>[A-Za-z0-9_-]{1,64})/$",
         invitations.invite_link_follow,

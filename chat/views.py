@@ -19,6 +19,7 @@ from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
 from .realtime import protocol
 from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
+from .selectors import direct
 from .selectors.directory import DIRECTORY_PAGE_MAX, DIRECTORY_PAGE_SIZE
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,12 @@ def room_detail(request, slug):
     except errors.NotFound:
         raise Http404("No such room.") from None
     page = selectors.message_page(room=room)
+    # A direct conversation is called by the other people's names, for each of them.
+    title = direct.direct_room_title(room=room, user=request.user) if room.is_direct else room.name
     context = {
         "room": room,
+        "room_title": title,
+        "direct_conversations": direct.direct_conversations(user=request.user),
         "timeline": page["messages"],
         "resolved_names": selectors.mentioned_member_names(room=room, messages=page["messages"]),
         "has_more": page["has_more"],

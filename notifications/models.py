@@ -42,6 +42,7 @@ class Notification(models.Model):
         INVITATION = "invitation", "Invitation"
         ANNOUNCEMENT = "announcement", "Announcement"
         MODERATION = "moderation", "Moderation"
+        DIRECT = "direct", "Direct message"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

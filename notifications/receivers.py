@@ -2,7 +2,13 @@
 
 from django.dispatch import receiver
 
-from chat.signals import invitation_changed, mentions_changed, room_deleting, room_read
+from chat.signals import (
+    direct_message_sent,
+    invitation_changed,
+    mentions_changed,
+    room_deleting,
+    room_read,
+)
 
 from . import services
 
@@ -27,3 +33,8 @@ def on_room_deleting(sender, room, **kwargs):
 @receiver(invitation_changed, dispatch_uid="notifications.invitation_changed")
 def on_invitation_changed(sender, invitation, change, **kwargs):
     services.notifications_update_invitation(invitation=invitation, change=change)
+
+
+@receiver(direct_message_sent, dispatch_uid="notifications.direct_message_sent")
+def on_direct_message_sent(sender, message, **kwargs):
+    services.notifications_notify_direct(message=message)

@@ -199,6 +199,97 @@ def notifications_mark_room_read(*, user, room, rev: int) -> list[int]:
     return marked
 
 
+# --- direct conversations ------------------------------------------------------------
+
+
+def direct_reason(*, author_name: str, others: list[str]) -> str:
+    """Return why a message of a conversation notified someone, in words; `others` are
+    the names of its people besides the author and the one notified."""
+    if not others:
+        return f"@{author_name} wrote to you"
+    return f"@{author_name} wrote in your group with {', '.join(others)}"
+
+
+@transaction.atomic
+def notifications_notify_direct(*, message) -> None:
+    """Notify the other people of a direct conversation of its new message, live.
+
+    Each keeps one unread notification per conversation: the one from before is
+    withdrawn (notification.removed) and a new one made (notification.new). Someone who
+    muted the conversation, or wants nothing from it, is not notified; someone the
+    message mentions already has its mention notification, and gets no second one.
+    `message` needs `room` and `author` loaded.
+    """
+    room = message.room
+    members = Membership.objects.filter(room_id=room.pk, banned=False, user__is_active=True)
+    recipients = set(members.exclude(user_id=message.author_id).values_list("user_id", flat=True))
+    if not recipients:
+        return
+    recipients -= selectors.silenced_user_ids(room_id=room.pk, user_ids=recipients)
+    recipients -= set(
+        RoomNotificationSetting.objects.filter(
+            room_id=room.pk, user_id__in=recipients, muted=True
+        ).values_list("user_id", flat=True)
+    )
+    if not recipients:
+        return
+    # Locked, so that one read meanwhile in another tab is not deleted behind its back.
+    previous = (
+        Notification.objects.select_for_update()
+        .filter(room_id=room.pk, kind=Kind.DIRECT, user_id__in=recipients, read_at__isnull=True)
+        .values_list("pk", "user_id")
+    )
+    withdrawn = defaultdict(list)
+    for notification_id, user_id in previous:
+        withdrawn[user_id].append(notification_id)
+    if withdrawn:
+        Notification.objects.filter(
+            pk__in=[pk for ids in withdrawn.values() for pk in ids]
+        ).delete()
+        unread = selectors.unread_counts(user_ids=set(withdrawn))
+        for user_id in sorted(withdrawn):
+            data = {"ids": sorted(withdrawn[user_id]), "unread": unread[user_id]}
+            emit_to_user(user_id, NOTIFICATION_REMOVED, data)
+    mentioned = set(
+        Notification.objects.filter(message=message, user_id__in=recipients).values_list(
+            "user_id", flat=True
+        )
+    )
+    recipients -= mentioned
+    if not recipients:
+        return
+    names = dict(
+        get_user_model().objects.filter(pk__in=room.direct_user_ids()).values_list("pk", "username")
+    )
+    author_name = message.author.get_username()
+    notifications = []
+    for user_id in sorted(recipients):
+        others = sorted(
+            (
+                name
+                for person_id, name in names.items()
+                if person_id not in (user_id, message.author_id)
+            ),
+            key=str.casefold,
+        )
+        notifications.append(
+            Notification(
+                user_id=user_id,
+                kind=Kind.DIRECT,
+                actor_id=message.author_id,
+                room_id=room.pk,
+                message=message,
+                reason=direct_reason(author_name=author_name, others=others),
+            )
+        )
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    created = selectors.message_notifications(message_id=message.pk, user_ids=recipients)
+    unread = selectors.unread_counts(user_ids=set(created))
+    for user_id in sorted(created):
+        data = {"notification": created[user_id], "unread": unread[user_id]}
+        emit_to_user(user_id, NOTIFICATION_NEW, data)
+
+
 # --- invitations ---------------------------------------------------------------------
 
 

@@ -16,9 +16,11 @@ from .unread import first_unread_id, member_room, member_rooms, unread_counts  #
 
 
 def room_list_for_user(*, user) -> QuerySet[Room]:
-    """Return the rooms the user may see, most recently active first."""
+    """Return the rooms the user may see, most recently active first (direct
+    conversations are listed apart: selectors.direct.direct_conversations)."""
     return (
         Room.objects.filter(policy.visible_rooms(user))
+        .exclude(kind=Room.Kind.DIRECT)
         .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
         # Rooms never active go last on every database (PostgreSQL sorts NULL first).
         .order_by("is_archived", F("last_activity_at").desc(nulls_last=True), "name")
@@ -100,7 +102,7 @@ def _rows(sql: str, params: list) -> list[tuple]:
 
 
 # The fields of a Room a socket uses (room_data, access); the others load on access.
-_ENTRY_ROOM_FIELDS = ("id", "slug", "name", "topic", "is_private", "is_archived")
+_ENTRY_ROOM_FIELDS = ("id", "slug", "name", "topic", "is_private", "is_archived", "kind")
 _ENTRY_MEMBERSHIP_FIELDS = ("id", "banned", "role", "muted", "muted_until")
 # Identifiers from the models' metadata; every value is a query parameter.
 _ROOM_ENTRY_SQL = (

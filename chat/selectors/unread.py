@@ -6,6 +6,7 @@ mention the member. Both for all of a user's rooms in two queries, whatever thei
 each room's notification preferences (notifications.selectors.room_notify) in one more.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F
 
 from ..models import Membership, Message
@@ -55,8 +56,14 @@ def member_rooms(*, user) -> list[dict]:
     missing = [room_id for room_id in room_ids if room_id not in notify]
     if missing:  # memberships that ended between the two reads
         notify |= _room_notify(user=user, room_ids=missing)
+    names = direct_names([membership.room for membership in memberships])
     return [
-        _room_state(membership, counts.get(membership.room_id, (0, [])), notify[membership.room_id])
+        _room_state(
+            membership,
+            counts.get(membership.room_id, (0, [])),
+            notify[membership.room_id],
+            names,
+        )
         for membership in memberships
     ]
 
@@ -70,7 +77,28 @@ def member_room(*, user, room) -> dict | None:
         return None
     counts = unread_counts(user=user, room_ids=[room.pk])
     notify = _room_notify(user=user, room_ids=[room.pk])[room.pk]
-    return _room_state(membership, counts.get(room.pk, (0, [])), notify)
+    names = direct_names([membership.room])
+    return _room_state(membership, counts.get(room.pk, (0, [])), notify, names)
+
+
+def direct_names(rooms) -> dict[int, str]:
+    """Return the usernames of everyone in the direct conversations among `rooms`, by
+    user id, in one query (none without a direct conversation)."""
+    user_ids = {user_id for room in rooms for user_id in room.direct_user_ids()}
+    if not user_ids:
+        return {}
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    return dict(users.values_list("pk", "username"))
+
+
+def direct_members(room, *, user_id: int, names: dict[int, str]) -> list[dict]:
+    """Return the other people of a direct conversation, by username: what names it."""
+    others = [
+        {"id": member_id, "username": names[member_id]}
+        for member_id in room.direct_user_ids()
+        if member_id != user_id and member_id in names
+    ]
+    return sorted(others, key=lambda member: (member["username"].casefold(), member["id"]))
 
 
 def _room_notify(*, user, room_ids=None) -> dict[int, dict]:
@@ -80,9 +108,11 @@ def _room_notify(*, user, room_ids=None) -> dict[int, dict]:
     return room_notify(user=user, room_ids=room_ids)
 
 
-def _room_state(membership: Membership, counts: tuple[int, list[int]], notify: dict) -> dict:
+def _room_state(
+    membership: Membership, counts: tuple[int, list[int]], notify: dict, names: dict[int, str]
+) -> dict:
     unread, mentioned = counts
-    return {
+    state = {
         **room_data(membership.room),
         "rev": membership.room.rev,
         "last_read_rev": membership.last_read_rev,
@@ -95,6 +125,10 @@ def _room_state(membership: Membership, counts: tuple[int, list[int]], notify: d
         # How the user wants to hear of the room: {"level", "muted", "custom"}.
         "notify": notify,
     }
+    if membership.room.is_direct:
+        # Who else is in the conversation (fixed when it started): its name on the page.
+        state["members"] = direct_members(membership.room, user_id=membership.user_id, names=names)
+    return state
 
 
 def first_unread_id(*, user, room_id: int) -> int | None:

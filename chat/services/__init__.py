@@ -4,6 +4,7 @@ transports (socket, HTTP API, admin) map both."""
 
 from ..validation import clean_body
 from .accounts import user_deactivate, user_login_changed
+from .direct import direct_open
 from .invitations import (
     invitation_accept,
     invitation_create,
@@ -41,6 +42,7 @@ from .rooms import (
 __all__ = [
     "ROOM_PUBLIC_FIELDS",
     "clean_body",
+    "direct_open",
     "invitation_accept",
     "invitation_create",
     "invitation_decline",

@@ -10,6 +10,7 @@ from ..errors import Forbidden, NotFound, RateLimited, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
+from ..signals import direct_message_sent
 from ..validation import clean_body
 from .log import log_action
 from .members import member_joined
@@ -88,6 +89,9 @@ def message_send(
                 mention_all=mentions.everyone,
             )
             mentions_store(message, mentions)
+            if room.kind == Room.Kind.DIRECT:
+                # Every message of a conversation is news to its other people.
+                direct_message_sent.send(Message, message=message)
             data = message_data(message, room_slug=room.slug)
             events.emit(
                 events.Event(

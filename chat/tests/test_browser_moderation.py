@@ -231,9 +231,11 @@ class MemberListActionsTests(ModerationBrowserTestCase):
         self.open_room_as(carol)
         bob = self.open_room_as(self.bob)
         alice = self.open_room_as(self.alice)
-        # A moderator acts on members only: carol, not alice (owner), not himself.
+        # A moderator acts on members only: carol, not alice (owner), not himself; anyone
+        # but himself he may only message directly.
         self.member_item(bob, "carol").locator("summary").wait_for()
-        self.assertEqual(self.member_item(bob, "alice").locator("summary").count(), 0)
+        alice_menu = self.open_member_menu(bob, "alice").locator("button").all_text_contents()
+        self.assertEqual(alice_menu, ["Message"])
         self.assertEqual(self.member_item(bob, "bob").locator("summary").count(), 0)
         moderator_menu = self.open_member_menu(bob, "carol").locator("button").all_text_contents()
         self.assertNotIn("Make moderator", moderator_menu)

@@ -241,6 +241,7 @@ class HandshakeTestCase(SocketTestCase):
                 "topic": "Hi",
                 "private": False,
                 "archived": False,
+                "kind": "room",
             },
             "me": {
                 "id": self.alice.pk,

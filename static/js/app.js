@@ -56,7 +56,7 @@ function start(body) {
     window,
   }).listen();
   const roomRoot = document.getElementById("room");
-  new TitleCount({ tab, base: roomRoot ? `#${roomRoot.dataset.roomName}` : document.title }).listen();
+  new TitleCount({ tab, base: roomTitle(roomRoot) }).listen();
   if (roomRoot) startRoom(roomRoot, tab);
   const directoryRoot = document.getElementById("directory");
   if (directoryRoot) new DirectoryView({ tab, root: directoryRoot }).listen();
@@ -84,3 +84,10 @@ function start(body) {
 }
 
 if (document.body.dataset.userId) start(document.body);
+
+/** The page's title for the tab: "#name" for a room, the others' names for a direct one. */
+function roomTitle(roomRoot) {
+  if (!roomRoot) return document.title;
+  const { roomName, roomKind } = roomRoot.dataset;
+  return roomKind === "direct" ? roomName : `#${roomName}`;
+}

@@ -16,6 +16,7 @@
 
 import { Api, csrfTokenFrom } from "./chat/api.js";
 import { Composer } from "./chat/composer.js";
+import { DirectForm, DirectOpener } from "./chat/direct_ui.js";
 import { Members } from "./chat/members.js";
 import { Jump } from "./chat/jump.js";
 import { MembershipControls } from "./chat/leave_ui.js";
@@ -72,6 +73,7 @@ function findElements(el) {
     ui[key] = el.querySelector(`[data-js="${name}"]`);
   }
   ui.sidebarRooms = el.querySelector(".sidebar-rooms");
+  ui.sidebarDirect = el.querySelector(".sidebar-direct");
   return ui;
 }
 
@@ -169,6 +171,14 @@ export function startRoom(root, tab) {
   // Every room's page is at the same place as this one's, with its own slug.
   const roomUrl = (slug) => cfg.url.replace(/[^/]+\/$/, `${encodeURIComponent(slug)}/`);
   const rooms = new RoomsView({ root, ui, roomUrl });
+  // "Message" on a member, and the sidebar's "New message": a direct conversation.
+  const directOpener = root.dataset.directUrl
+    ? new DirectOpener({
+        api: new Api({ csrfToken }),
+        url: root.dataset.directUrl,
+        navigate: (url) => window.location.assign(url),
+      })
+    : null;
   const membersView = new MembersView({
     ui: {
       panel: ui.membersPanel,
@@ -186,6 +196,7 @@ export function startRoom(root, tab) {
     showNotice,
     formatUntil,
     onLoad: () => view.redrawMentions(),
+    openDirect: directOpener ? (username) => directOpener.open([username]) : null,
   });
 
   const client = new RoomClient({
@@ -230,6 +241,21 @@ export function startRoom(root, tab) {
     navigate: (url) => window.location.assign(url),
     showNotice,
   }).listen();
+  const directForm = root.querySelector('[data-js="direct-form"]');
+  if (directOpener && directForm) {
+    new DirectForm({
+      ui: {
+        toggle: root.querySelector('[data-js="direct-new"]'),
+        form: directForm,
+        input: root.querySelector('[data-js="direct-username"]'),
+        suggestions: root.querySelector('[data-js="direct-suggestions"]'),
+      },
+      api: new Api({ csrfToken }),
+      usersUrl: directForm.dataset.usersUrl,
+      opener: directOpener,
+      showNotice,
+    }).listen();
+  }
   const inviteRoot = root.querySelector('[data-js="invite"]');
   if (inviteRoot) {
     new InviteView({ tab, api: new Api({ csrfToken }), root: inviteRoot, slug: cfg.slug }).listen();

@@ -12,7 +12,8 @@ export class MembersView {
    * ui: {panel, list, count, bannedSection, bannedList, onlineCount, toggle, close};
    * members: the Members store; api: an Api; membersUrl: "" when the server has none;
    * showNotice(text); formatUntil(iso); now(); onLoad(): the member list came (names
-   * for the timeline's mentions).
+   * for the timeline's mentions); openDirect(username): start (or open) a direct
+   * conversation with a member, null for no "Message" item.
    */
   constructor({
     ui,
@@ -23,8 +24,10 @@ export class MembersView {
     formatUntil,
     now = Date.now,
     onLoad = () => {},
+    openDirect = null,
   }) {
     Object.assign(this, { ui, members, api, membersUrl, showNotice, formatUntil, now, onLoad });
+    this.openDirect = openDirect;
     this.items = new Map(); // key -> {signature, el}
     this.live = false;
     this.loadSeq = 0; // answers to older requests than the latest are dropped
@@ -133,6 +136,9 @@ export class MembersView {
   memberItem(member, now) {
     const muted = isMuted(member, now);
     const actions = this.members.actionsFor(member, now);
+    if (this.openDirect && !member.isMe && member.user.id !== null) {
+      actions.unshift({ action: "message", body: {}, label: "Message" });
+    }
     // Readers (not members) have no id: their usernames key them, apart from any id.
     const key = member.user.id === null ? `m:@${member.user.username}` : `m:${member.user.id}`;
     const signature = JSON.stringify([
@@ -258,6 +264,8 @@ export class MembersView {
     const li = button.closest("li.member");
     if (button.dataset.action === "cancel-reason") {
       this.closeMenu(li);
+    } else if (button.dataset.action === "message") {
+      this.message(li);
     } else if (button.dataset.asksReason === "true") {
       this.askReason(button);
     } else {
@@ -287,6 +295,15 @@ export class MembersView {
     this.items.delete(key); // force a fresh item: its menu may hold a reason form
     this.render();
     this.items.get(key)?.el.querySelector("summary")?.focus();
+  }
+
+  /** Go to the direct conversation with a member (made if it does not exist). */
+  async message(li) {
+    try {
+      await this.openDirect(li.dataset.username);
+    } catch (error) {
+      this.showNotice(error.detail || "That did not work; try again.");
+    }
   }
 
   async act(li, action, body) {

@@ -2,18 +2,20 @@
 // badge; title.js keeps the tab's title) and the sidebar of rooms, kept current by room.updated,
 // rooms.updated and rooms.removed.
 
+import { directTitle, isDirect } from "./direct_ui.js";
 import { h } from "./render.js";
 
 const LOCK = "\u{1F512}";
 
 function roomIcon(room) {
+  if (isDirect(room)) return "@";
   return room.private ? LOCK : "#";
 }
 
 export class RoomsView {
   /**
-   * root: #room; ui: {roomName, roomIcon, roomTopic, archivedBadge, sidebarRooms};
-   * roomUrl(slug): the page of a room.
+   * root: #room; ui: {roomName, roomIcon, roomTopic, archivedBadge, sidebarRooms,
+   * sidebarDirect}; roomUrl(slug): the page of a room.
    */
   constructor({ root, ui, roomUrl }) {
     this.root = root;
@@ -30,15 +32,23 @@ export class RoomsView {
   /** Show the current room's name, topic, privacy and archived state (hello, room.updated). */
   applyHeader(room) {
     const { roomName, roomIcon: icon, roomTopic } = this.ui;
-    roomName.textContent = room.name;
+    // A direct conversation keeps the others' names the page was rendered with (its
+    // room object carries no people); a room shows its name.
+    if (isDirect(room)) {
+      if (room.members) roomName.textContent = directTitle(room);
+    } else {
+      roomName.textContent = room.name;
+    }
     roomTopic.textContent = room.topic || "";
     roomTopic.hidden = !room.topic;
     if (icon && typeof room.private === "boolean") icon.textContent = roomIcon(room);
   }
 
   sidebarItem(slug) {
-    for (const li of this.ui.sidebarRooms?.children ?? []) {
-      if (li.dataset.slug === slug) return li;
+    for (const list of [this.ui.sidebarRooms, this.ui.sidebarDirect]) {
+      for (const li of list?.children ?? []) {
+        if (li.dataset.slug === slug) return li;
+      }
     }
     return null;
   }
@@ -50,14 +60,21 @@ export class RoomsView {
    */
   updateSidebar(room) {
     if (!room?.slug || typeof room.name !== "string") return;
+    const direct = isDirect(room);
     let li = this.sidebarItem(room.slug);
-    if (!li) {
+    if (!li && direct) {
+      if (!room.members || !this.ui.sidebarDirect) return; // named once its state comes
+      li = this.newSidebarItem(room);
+      this.ui.sidebarDirect.prepend(li); // the newest conversation is the latest active
+    } else if (!li) {
       li = this.newSidebarItem(room);
       const firstArchived = this.ui.sidebarRooms.querySelector(".sidebar-room.is-archived");
       this.ui.sidebarRooms.insertBefore(li, firstArchived?.closest("li") ?? null);
     }
     const link = li.querySelector(".sidebar-room");
-    li.querySelector(".sidebar-room-name").textContent = room.name;
+    const name = li.querySelector(".sidebar-room-name");
+    if (!direct) name.textContent = room.name;
+    else if (room.members) name.textContent = directTitle(room);
     if (typeof room.private === "boolean") {
       li.querySelector(".sidebar-room-icon").textContent = roomIcon(room);
     }

@@ -16,6 +16,8 @@ export class TitleCount {
     this.tab.rooms.onChange(() => this.draw());
     // The room in view names the page; a rename renames it.
     const named = (frame) => {
+      // A direct conversation keeps the title the page has: the others' names.
+      if (frame.room?.kind === "direct") return;
       if (frame.room?.slug && frame.room.slug === this.tab.viewing && frame.room.name) {
         this.base = `#${frame.room.name}`;
         this.draw();
