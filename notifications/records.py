@@ -13,6 +13,7 @@ NOTIFICATION_FIELDS = (
     "read_at",
     "room__slug",
     "room__name",
+    "room__kind",
     "message_id",
     "message__created_rev",
     "actor_id",
@@ -25,14 +26,17 @@ NOTIFICATION_FIELDS = (
 
 def notification_row_data(row: tuple) -> dict:
     """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
-    (notification_id, kind, reason, created_at, read_at, room_slug, room_name, message_id,
-     message_created_rev, actor_id, actor_username, text, invitation_id,
+    (notification_id, kind, reason, created_at, read_at, room_slug, room_name, room_kind,
+     message_id, message_created_rev, actor_id, actor_username, text, invitation_id,
      invitation_status) = row  # fmt: skip
     return {
         "id": notification_id,
         "kind": kind,
         "reason": reason,
-        "room": None if room_slug is None else {"slug": room_slug, "name": room_name},
+        # `kind` "direct": a conversation, which pages name by its people, not its name.
+        "room": None
+        if room_slug is None
+        else {"slug": room_slug, "name": room_name, "kind": room_kind},
         # Enough to open the room at the message, and to tell whether a read marker has
         # passed it: its id and the revision it was created at (never changed after).
         "message": None

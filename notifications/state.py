@@ -41,9 +41,8 @@ def apply_event(snapshot: dict, kind: str, data: dict) -> dict:
     elif kind in ROOM_RENAMED:
         # The inbox names rooms as they are now (a notification's reason keeps the old).
         room = data["room"]
-        renamed = {"slug": room["slug"], "name": room["name"]}
         notifications = [
-            {**item, "room": renamed}
+            {**item, "room": {**item["room"], "name": room["name"]}}
             if item["room"] is not None and item["room"]["slug"] == room["slug"]
             else item
             for item in notifications

@@ -78,7 +78,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "id": notification.pk,
                 "kind": "mention",
                 "reason": "@alice mentioned you in #General",
-                "room": {"slug": "general", "name": "General"},
+                "room": {"slug": "general", "name": "General", "kind": "room"},
                 "message": {"id": message.pk, "created_rev": message.rev},
                 "actor": {"id": self.alice.pk, "username": "alice"},
                 "created_at": notification.created_at.isoformat()[:26] + "Z",

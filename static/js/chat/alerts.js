@@ -43,13 +43,21 @@ function messageAlert(frame, { me, rooms, viewing, visible, defaults }) {
   const rev = message.created_rev ?? message.rev;
   if (rev <= (room.last_read_rev ?? 0)) return null;
   if (room.notify?.muted) return null;
-  const level = room.notify?.level ?? defaults?.level ?? FALLBACK_LEVEL;
+  const direct = room.kind === "direct";
+  // A conversation's every message is for its people (as its inbox notifications are),
+  // unless they chose a level of its own.
+  const level =
+    direct && !room.notify?.custom
+      ? "all"
+      : (room.notify?.level ?? defaults?.level ?? FALLBACK_LEVEL);
   // "nothing", and any level this client does not know, never alert.
   const wanted = level === "all" || (level === "mentions" && mentionsMe(message, me));
   if (!wanted) return null;
   if (visible && viewing === slug) return null; // the person is looking at it
   return {
-    title: `${message.author?.username ?? "Someone"} in #${room.name ?? slug}`,
+    title: direct
+      ? `${message.author?.username ?? "Someone"} (direct message)`
+      : `${message.author?.username ?? "Someone"} in #${room.name ?? slug}`,
     body: plainExcerpt(message.body),
     tag: String(message.id),
     roomSlug: slug,

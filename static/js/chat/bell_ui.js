@@ -5,7 +5,7 @@
 // instead (a disclosure: Enter or Space toggles it, the arrow keys walk it, Escape and a
 // click or focus outside close it). Ctrl/Cmd/middle click still opens the page.
 
-import { badgeText, notificationLink, timeAgo } from "./inbox.js";
+import { badgeText, notificationLink, roomLabel, timeAgo } from "./inbox.js";
 import { answerInvitation, isPendingInvitation } from "./invitations.js";
 import { h } from "./render.js";
 
@@ -244,7 +244,7 @@ export class BellView {
     main.append(h("span", "bell-reason", notification.reason));
     if (notification.text) main.append(h("span", "bell-text", notification.text));
     const meta = h("span", "bell-meta");
-    if (notification.room) meta.append(h("span", "bell-room", `#${notification.room.name}`));
+    if (notification.room) meta.append(h("span", "bell-room", roomLabel(notification.room)));
     const time = h("time", "bell-time", timeAgo(notification.created_at));
     time.dateTime = notification.created_at;
     meta.append(time);

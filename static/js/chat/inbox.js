@@ -52,7 +52,7 @@ export function applyEvent(snapshot, kind, data) {
     // Only the items whose name changes are new objects, so a listener can tell.
     notifications = notifications.map((item) =>
       item.room !== null && item.room.slug === slug && item.room.name !== name
-        ? { ...item, room: { slug, name } }
+        ? { ...item, room: { ...item.room, name } }
         : item,
     );
     return { ...snapshot, notifications };
@@ -259,4 +259,10 @@ export function timeAgo(iso, now = Date.now()) {
 export function badgeText(unread) {
   if (!(unread > 0)) return "";
   return unread > 99 ? "99+" : String(unread);
+}
+
+/** How the inbox names a notification's room: "#General", or a conversation as such. */
+export function roomLabel(room) {
+  if (!room) return "";
+  return room.kind === "direct" ? "Direct message" : `#${room.name}`;
 }

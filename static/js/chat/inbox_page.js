@@ -10,6 +10,7 @@ import {
   NOTIFICATIONS_READ,
   isMarked,
   notificationLink,
+  roomLabel,
   timeAgo,
 } from "./inbox.js";
 import { isPendingInvitation } from "./invitations.js";
@@ -122,7 +123,7 @@ export class InboxPage {
     this.setRead(li, notification.read);
     this.setInvitation(li, notification);
     const room = li.querySelector('[data-js="item-room"]');
-    if (room && notification.room) room.textContent = `#${notification.room.name}`;
+    if (room && notification.room) room.textContent = roomLabel(notification.room);
   }
 
   setRead(li, read) {
@@ -165,7 +166,7 @@ export class InboxPage {
     room.hidden = !notification.room;
     if (notification.room) {
       room.href = this.urls.roomUrl(notification.room.slug);
-      room.textContent = `#${notification.room.name}`;
+      room.textContent = roomLabel(notification.room);
     }
     const time = find("item-time");
     time.dateTime = notification.created_at;

@@ -747,3 +747,20 @@ describe("DesktopAlerts: permission, only from the button", () => {
     assert.equal(missing.hidden, true);
   });
 });
+
+test("a conversation alerts for every message, titled by its author", async () => {
+  const { alertFor } = await import("../chat/alerts.js");
+  const rooms = new Map([
+    ["dm-1", { slug: "dm-1", name: "dm-1", kind: "direct", last_read_rev: 0,
+               notify: { level: "mentions", muted: false, custom: false } }],
+  ]);
+  const frame = {
+    type: "message.new", room: "dm-1",
+    message: { id: 9, rev: 3, created_rev: 3, room: "dm-1", author: { id: 1, username: "alice" },
+               body: "hi", deleted: false, mentions: [], mention_all: null },
+  };
+  const alert = alertFor(frame, { me: { id: 2 }, rooms, viewing: null, visible: false, defaults: { level: "mentions", desktop: true } });
+  assert.equal(alert?.title, "alice (direct message)");
+  rooms.get("dm-1").notify = { level: "nothing", muted: false, custom: true };
+  assert.equal(alertFor(frame, { me: { id: 2 }, rooms, viewing: null, visible: false, defaults: {} }), null);
+});

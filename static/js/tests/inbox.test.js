@@ -431,3 +431,10 @@ describe("how a notification reads", () => {
     assert.equal(badgeText(undefined), "");
   });
 });
+
+test("the inbox names a room, or a conversation as such", async () => {
+  const { roomLabel } = await import("../chat/inbox.js");
+  assert.equal(roomLabel({ slug: "general", name: "General", kind: "room" }), "#General");
+  assert.equal(roomLabel({ slug: "dm-1", name: "dm-1", kind: "direct" }), "Direct message");
+  assert.equal(roomLabel(null), "");
+});
