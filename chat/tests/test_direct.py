@@ -11,6 +11,7 @@ from django.urls import reverse
 from chat import errors, events, policy, selectors, services
 from chat.models import Membership, Room
 from chat.services import direct as direct_services
+from notifications import selectors as inbox_selectors
 from notifications import services as inbox_services
 from notifications.models import Notification
 
@@ -210,7 +211,7 @@ class NotificationTests(DirectTestCase):
         self.assertEqual(
             notified, [("notification.removed", [first.pk]), ("notification.new", None)]
         )
-        self.assertEqual(inbox_services.selectors.unread_count(user=self.bob), 1)
+        self.assertEqual(inbox_selectors.unread_count(user=self.bob), 1)
 
     def test_a_group_message_says_who_else_is_in_it(self):
         room, _ = self.open("carol", "bob")
