@@ -80,7 +80,8 @@ def invitation_create(*, room: Room, inviter, invitee_username: str) -> Invitati
 
 
 def _pending_of(*, room: Room, invitee) -> Invitation | None:
-    pending = Invitation.objects.select_for_update().filter(
+    # Only the invitation row: its inviter is a nullable join, which PostgreSQL will not lock.
+    pending = Invitation.objects.select_for_update(of=("self",)).filter(
         room=room, invitee=invitee, status=Status.PENDING
     )
     return pending.select_related("room", "inviter", "invitee").first()
@@ -96,7 +97,7 @@ def _close(invitation: Invitation, status: str) -> None:
 def _locked(invitation: Invitation) -> Invitation:
     """Return the invitation read again, locked: two answers apply one after the other."""
     locked = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("room", "inviter", "invitee")
         .filter(pk=invitation.pk)
         .first()
