@@ -135,6 +135,19 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         self.wait_until_live(page)
         return page
 
+    def signed_in_context(self, user):
+        """A browser context signed in as `user`, through the login form, for several tabs."""
+        context = self.browser.new_context()
+        self.addCleanup(context.close)
+        login = context.new_page()
+        login.goto(f"{self.live_server_url}{reverse('login')}")
+        login.fill("#id_username", user.username)
+        login.fill("#id_password", PASSWORD)
+        login.click("button[type=submit]")
+        login.wait_for_load_state()
+        login.close()
+        return context
+
     def wait_until_live(self, page):
         page.locator('[data-js="conn-state"][data-state="live"]').wait_for()
 

@@ -12,26 +12,13 @@ from django.urls import reverse
 from chat.models import Membership, Room
 
 from .factories import add_member, make_room
-from .test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from .test_browser import TIMEOUT_MS, BrowserTestCase
 
 # The product's promise: what happens elsewhere shows within a second.
 WITHIN_MS = 1000
 
 
 class DirectoryInBrowserTests(BrowserTestCase):
-    def signed_in_context(self, user):
-        """A browser context signed in as `user`, through the login form, for several tabs."""
-        context = self.browser.new_context()
-        self.addCleanup(context.close)
-        login = context.new_page()
-        login.goto(f"{self.live_server_url}{reverse('login')}")
-        login.fill("#id_username", user.username)
-        login.fill("#id_password", PASSWORD)
-        login.click("button[type=submit]")
-        login.wait_for_load_state()
-        login.close()
-        return context
-
     def new_tab(self, context, path):
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)

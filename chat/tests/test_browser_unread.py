@@ -7,12 +7,10 @@ and reading the room on one of his tabs clears all of it on the other.
 
 import time
 
-from django.urls import reverse
-
 from chat import services
 from chat.models import Membership
 
-from .test_browser import PASSWORD, BrowserTestCase
+from .test_browser import BrowserTestCase
 
 # The product's promise: what happens elsewhere shows within a second.
 WITHIN_MS = 1000
@@ -24,19 +22,6 @@ class UnreadInBrowserTests(BrowserTestCase):
         self.garden = services.room_create(name="Garden", created_by=self.alice)
         for room in (self.room, self.garden):
             Membership.objects.get_or_create(room=room, user=self.bob)
-
-    def signed_in_context(self, user):
-        """A browser context signed in as `user`, through the login form, for several tabs."""
-        context = self.browser.new_context()
-        self.addCleanup(context.close)
-        login = context.new_page()
-        login.goto(f"{self.live_server_url}{reverse('login')}")
-        login.fill("#id_username", user.username)
-        login.fill("#id_password", PASSWORD)
-        login.click("button[type=submit]")
-        login.wait_for_load_state()
-        login.close()
-        return context
 
     def open_room(self, context, room):
         page = context.new_page()

@@ -3,6 +3,8 @@
 // Inbox store (inbox.js). Dismissing it marks it read, which clears it on every tab
 // through the notifications.read event; the next unread one, if any, takes its place.
 
+import { findParts } from "./render.js";
+
 const ANNOUNCEMENT = "announcement";
 
 export class AnnouncementBanner {
@@ -11,12 +13,11 @@ export class AnnouncementBanner {
     this.tab = tab;
     this.inbox = inbox;
     this.root = root;
-    const find = (name) => root.querySelector(`[data-js="${name}"]`);
-    this.ui = {
-      reason: find("announcement-reason"),
-      text: find("announcement-text"),
-      dismiss: find("announcement-dismiss"),
-    };
+    this.ui = findParts(root, {
+      reason: "announcement-reason",
+      text: "announcement-text",
+      dismiss: "announcement-dismiss",
+    });
     // Dismissed here and not yet confirmed by the event: stays out of sight meanwhile.
     this.dismissed = new Set();
   }

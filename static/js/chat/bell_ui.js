@@ -7,7 +7,7 @@
 
 import { badgeText, notificationLink, roomLabel, timeAgo } from "./inbox.js";
 import { answerInvitation, isPendingInvitation } from "./invitations.js";
-import { h } from "./render.js";
+import { findParts, h } from "./render.js";
 
 const SHOWN = 10;
 // How long a click on a notification waits for "mark read" to reach the server before
@@ -70,26 +70,30 @@ export function followNotification({ event, link, notification, inbox, api }) {
   Promise.race([marking, timeout]).then(() => window.location.assign(link.href));
 }
 
+/** The inbox's URLs from a root's data-inbox-url and data-room-url (bell and page). */
+export function inboxUrls(root) {
+  return {
+    inboxUrl: root.dataset.inboxUrl,
+    roomUrl: roomUrlFrom(root.dataset.roomUrl || "/rooms/room/"),
+  };
+}
+
 export class BellView {
   /** root: [data-js="bell"], with data-inbox-url and data-room-url. */
   constructor({ tab, inbox, root }) {
     this.tab = tab;
     this.inbox = inbox;
     this.root = root;
-    const find = (name) => root.querySelector(`[data-js="${name}"]`);
-    this.ui = {
-      button: find("bell-button"),
-      count: find("bell-count"),
-      menu: find("bell-menu"),
-      list: find("bell-list"),
-      empty: find("bell-empty"),
-      markAll: find("bell-mark-all"),
-      seeAll: find("bell-see-all"),
-    };
-    this.urls = {
-      inboxUrl: root.dataset.inboxUrl,
-      roomUrl: roomUrlFrom(root.dataset.roomUrl || "/rooms/room/"),
-    };
+    this.ui = findParts(root, {
+      button: "bell-button",
+      count: "bell-count",
+      menu: "bell-menu",
+      list: "bell-list",
+      empty: "bell-empty",
+      markAll: "bell-mark-all",
+      seeAll: "bell-see-all",
+    });
+    this.urls = inboxUrls(root);
     this.error = null;
   }
 

@@ -4,7 +4,7 @@
 // appear on top, read ones lose their unread style, withdrawn ones disappear, all
 // without a reload. The forms then mark read through the API instead of a reload.
 
-import { answerFromButton, followNotification, roomUrlFrom } from "./bell_ui.js";
+import { answerFromButton, followNotification, inboxUrls } from "./bell_ui.js";
 import {
   NOTIFICATION_REMOVED,
   NOTIFICATIONS_READ,
@@ -14,7 +14,7 @@ import {
   timeAgo,
 } from "./inbox.js";
 import { isPendingInvitation } from "./invitations.js";
-import { avatarColour, h } from "./render.js";
+import { avatarColour, findParts, h } from "./render.js";
 
 // How often the "5 min ago" times are said again.
 const TIMES_EVERY_MS = 60_000;
@@ -33,18 +33,14 @@ export class InboxPage {
     this.tab = tab;
     this.inbox = inbox;
     this.root = root;
-    const find = (name) => root.querySelector(`[data-js="${name}"]`);
-    this.ui = {
-      list: find("inbox-list"),
-      unread: find("inbox-unread"),
-      markAll: find("inbox-mark-all"),
-      empty: find("inbox-empty"),
-      template: find("inbox-item-template"),
-    };
-    this.urls = {
-      inboxUrl: root.dataset.inboxUrl,
-      roomUrl: roomUrlFrom(root.dataset.roomUrl || "/rooms/room/"),
-    };
+    this.ui = findParts(root, {
+      list: "inbox-list",
+      unread: "inbox-unread",
+      markAll: "inbox-mark-all",
+      empty: "inbox-empty",
+      template: "inbox-item-template",
+    });
+    this.urls = inboxUrls(root);
     // The ids this page shows: below `before`, down to the last one shown when older
     // ones remain (those are the next page's).
     this.upper = toId(root.dataset.before) ?? Number.POSITIVE_INFINITY;

@@ -189,3 +189,13 @@ export function mentionNamesFromElement(li) {
   }
   return names;
 }
+
+/**
+ * Find a view's elements by their data-js names: {button: "bell-button"} gives
+ * {button: <the root's [data-js="bell-button"]>}.
+ */
+export function findParts(root, names) {
+  return Object.fromEntries(
+    Object.entries(names).map(([key, name]) => [key, root.querySelector(`[data-js="${name}"]`)]),
+  );
+}
