@@ -8,7 +8,9 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-# Touched after a successful install: deps are reinstalled only when a requirements file changes.
+# Touched after a successful install: deps are reinstalled only when a requirements file
+# changes. `make run` needs the runtime's alone; the test tool chain comes with `make test`.
+RUNTIME_STAMP := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.requirements-installed
 
 HOST ?= 127.0.0.1
@@ -57,9 +59,13 @@ $(PY):
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { $(call apt_ensure,python3-venv); }
 	$(PYTHON) -m venv $(VENV)
 
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
 $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@touch $@
+	@touch $@ $(RUNTIME_STAMP)
 
 deps: $(STAMP)
 
@@ -71,7 +77,7 @@ system-deps:
 
 # --- running ----------------------------------------------------------------------------
 
-migrate: $(STAMP)
+migrate: $(RUNTIME_STAMP)
 	$(PY) manage.py migrate --noinput
 
 run: migrate

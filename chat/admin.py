@@ -13,7 +13,8 @@ from django.db.models.functions import Coalesce
 
 from . import services
 from .errors import ChatError
-from .models import Invitation, InviteLink, Membership, Message, ModerationAction, Room
+from .models import Invitation, InviteLink, Membership, Message, ModerationAction, Profile, Room
+from .records import display_name_of
 
 # The membership fields staff edit; each change is one service (services.member_change).
 MEMBERSHIP_EDITABLE = ("role", "banned", "muted", "muted_until")
@@ -331,8 +332,42 @@ class InviteLinkAdmin(ReadOnlyAdmin):
 User = get_user_model()
 
 
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    fields = ["display_name"]
+    can_delete = False
+    verbose_name_plural = "Profile"
+
+
 class ChatUserAdmin(UserAdmin):
-    """Django's user admin, deactivating accounts through the service that closes sockets."""
+    """Django's user admin, deactivating accounts through the service that closes sockets,
+    and changing display names through the one that tells open member lists."""
+
+    inlines = [ProfileInline]
+    list_display = [*UserAdmin.list_display, "display_name"]
+    list_select_related = ["profile"]
+    search_fields = [*UserAdmin.search_fields, "profile__display_name"]
+
+    @admin.display(description="Display name", ordering="profile__display_name")
+    def display_name(self, obj):
+        return display_name_of(obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Profile:
+            return super().save_formset(request, form, formset, change)
+        # What the admin's history entry reads, after save() would have set it.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for profile_form in formset.forms:
+            if profile_form.has_changed() and profile_form.is_valid():
+                name = profile_form.cleaned_data.get("display_name", "")
+                try:
+                    services.profile_update(user=form.instance, display_name=name, by_staff=True)
+                except ChatError as refused:
+                    _refused(self, request, refused)
+                else:
+                    profile = Profile.objects.get(user=form.instance)
+                    formset.changed_objects.append((profile, ["display_name"]))
+        return None
 
     def save_model(self, request, obj, form, change):
         if change and "is_active" in form.changed_data and not obj.is_active:

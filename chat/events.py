@@ -37,6 +37,8 @@ ROOM_READ = "room.read"  # to a user: their read marker of a room moved (every t
 ROOM_JOINED = "room.joined"  # to a user: they became a member of a room (its sockets listen)
 MEMBER_UPDATED = "member.updated"
 MEMBER_REMOVED = "member.removed"  # banned or removed: that user's sockets close
+# To those who see a room's pending invitations: one was made, answered or revoked.
+INVITATION_UPDATED = "invitation.updated"
 SESSION_CHECK = "session.check"  # to a user: re-check the login of their sockets
 
 

@@ -16,6 +16,11 @@ SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,49}"
 CLIENT_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 
 
+def direct_key(user_ids) -> str:
+    """Return the key of the direct conversation of exactly these people."""
+    return ",".join(str(user_id) for user_id in sorted(set(user_ids)))
+
+
 class Room(models.Model):
     class Kind(models.TextChoices):
         ROOM = "room", "Room"
@@ -330,3 +335,21 @@ class InviteLink(models.Model):
 
     def is_used_up(self) -> bool:
         return self.max_uses is not None and self.uses >= self.max_uses
+
+
+DISPLAY_NAME_MAX = 64
+
+
+class Profile(models.Model):
+    """What a person shows of themselves beyond their username (a row only once set)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
+    display_name = models.CharField(
+        max_length=DISPLAY_NAME_MAX, blank=True, help_text="Shown beside the username."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return self.display_name or str(self.user)

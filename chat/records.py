@@ -6,6 +6,8 @@ through the channel layer unchanged; protocol 1 sends them to clients as they ar
 
 from datetime import UTC, datetime
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from .models import Membership, Message, Room
 
 
@@ -26,6 +28,8 @@ MESSAGE_FIELDS = (
     "rev",
     "author_id",
     "author__username",
+    # A LEFT JOIN: most people never set a display name, and have no profile row.
+    "author__profile__display_name",
     "body",
     "created_at",
     "edited_at",
@@ -39,14 +43,14 @@ MESSAGE_FIELDS = (
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
-    (message_id, rev, author_id, username, body, created_at, edited_at, deleted_at,
-     client_id, created_rev, mention_ids, mention_all) = row  # fmt: skip
+    (message_id, rev, author_id, username, display_name, body, created_at, edited_at,
+     deleted_at, client_id, created_rev, mention_ids, mention_all) = row  # fmt: skip
     deleted = deleted_at is not None
     return {
         "id": message_id,
         "rev": rev,
         "room": room_slug,
-        "author": {"id": author_id, "username": username},
+        "author": user_data(author_id, username, display_name),
         "body": "" if deleted else body,
         "created_at": format_time(created_at),
         "edited_at": format_time(edited_at),
@@ -59,13 +63,17 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
     }
 
 
-def message_data(message: Message, *, room_slug: str | None = None) -> dict:
-    """Return the protocol's Message object (needs `author` loaded)."""
+def message_data(
+    message: Message, *, room_slug: str | None = None, display_name: str | None = None
+) -> dict:
+    """Return the protocol's Message object (needs `author` loaded; its profile too,
+    unless `display_name` gives the author's)."""
     row = (
         message.pk,
         message.rev,
         message.author_id,
         message.author.username,
+        display_name_of(message.author) if display_name is None else display_name,
         message.body,
         message.created_at,
         message.edited_at,
@@ -91,15 +99,29 @@ def room_data(room: Room) -> dict:
     }
 
 
-def user_data(user_id: int, username: str) -> dict:
-    return {"id": user_id, "username": username}
+def display_name_of(user) -> str:
+    """Return the user's display name, "" when they set none (loads their profile once)."""
+    try:
+        return user.profile.display_name
+    except ObjectDoesNotExist:
+        return ""
+
+
+def user_data(user_id: int, username: str, display_name: str | None = "") -> dict:
+    """Return the protocol's user object; "" for no display name (show the username)."""
+    return {"id": user_id, "username": username, "display_name": display_name or ""}
+
+
+def user_record(user) -> dict:
+    """Return a user object's record (loads its profile unless select_related)."""
+    return user_data(user.pk, user.get_username(), display_name_of(user))
 
 
 def member_data(membership: Membership) -> dict:
     """Return a member's record (needs `user` loaded)."""
     muted = membership.is_muted()
     return {
-        "user": user_data(membership.user_id, membership.user.get_username()),
+        "user": user_record(membership.user),
         "role": membership.role,
         "muted": muted,
         "muted_until": format_time(membership.muted_until) if muted else None,

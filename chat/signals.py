@@ -27,3 +27,7 @@ invitation_changed = Signal()
 # A message was sent in a direct conversation (in this transaction, after its mentions).
 # Arguments: message (with room and author).
 direct_message_sent = Signal()
+
+# A message was deleted (in this transaction, after its mentions were withdrawn and its
+# `deleted_at` saved). Arguments: message (with room and author).
+message_deleted = Signal()

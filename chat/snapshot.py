@@ -41,10 +41,14 @@ def apply_event(rooms: dict[str, dict], kind: str, data: dict, *, me: int) -> di
             # crossed): keep the marker, and fetch this room's state again.
             room["last_read_rev"] = max(room["last_read_rev"], data["room"]["last_read_rev"])
             room["stale"] = True
-    elif kind == events.MEMBER_UPDATED and data["member"]["user"]["id"] == me:
+    elif kind == events.MEMBER_UPDATED:
         room = rooms.get(data.get("room"))  # a tab's frames name the room
-        if room is not None:
+        user = data["member"]["user"]
+        if room is not None and user["id"] == me:
             room["role"] = data["member"]["role"]
+        elif room is not None and "members" in room:
+            # A conversation is called by its people's names: someone took a new one.
+            room["members"] = [user if m["id"] == user["id"] else m for m in room["members"]]
     elif kind == events.MEMBER_REMOVED and data["user"]["id"] == me:
         rooms.pop(data["room"], None)  # banned or removed: no longer one of my rooms
     elif kind == events.ROOMS_REMOVED:

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from . import settings_views, views
 from . import views_direct as direct
 from . import views_invitations as invitations
+from . import views_people as people
 from .models import SLUG_PATTERN
 
 app_name = "chat"
@@ -85,6 +86,9 @@ urlpatterns = [
         name="api_invite_link_revoke",
     ),
     path("api/users/", invitations.api_users, name="api_users"),
+    re_path(r"^api/users/(?P<username>[\w.@+-]{1,150})/$", people.api_user, name="api_user"),
+    path("api/profile/", people.api_profile, name="api_profile"),
+    path("settings/profile/", people.profile_settings, name="profile_settings"),
     path("api/direct/", direct.api_direct, name="api_direct"),
     re_path(
         r"^join/(?P<token>[A-Za-z0-9_-]{1,64})/$",

@@ -5,6 +5,10 @@ from typing import Any
 from django.conf import settings
 
 from .errors import Empty, Invalid, TooLong
+from .models import DISPLAY_NAME_MAX
+
+# Joins emoji into one (a family, a flag); other invisible characters can disguise a name.
+ZERO_WIDTH_JOINER = "\u200d"
 
 
 def clean_body(value: Any) -> str:
@@ -25,3 +29,17 @@ def clean_body(value: Any) -> str:
     except UnicodeEncodeError:
         raise Invalid("The message is not valid Unicode.") from None
     return body
+
+
+def clean_display_name(value: Any) -> str:
+    """Validate a display name: a string of printable characters, stripped, within
+    DISPLAY_NAME_MAX; empty means none (the username shows)."""
+    if not isinstance(value, str):
+        raise Invalid("'display_name' must be a string.")
+    # Inner runs of spaces (or tabs, or line breaks) become one space.
+    name = " ".join(value.split())
+    if len(name) > DISPLAY_NAME_MAX:
+        raise TooLong(f"Display names are limited to {DISPLAY_NAME_MAX} characters.")
+    if any(not (char.isprintable() or char == ZERO_WIDTH_JOINER) for char in name):
+        raise Invalid("A display name can't contain control or invisible characters.")
+    return name

@@ -21,6 +21,8 @@ from .realtime import protocol
 from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
 from .selectors import direct
 from .selectors.directory import DIRECTORY_PAGE_MAX, DIRECTORY_PAGE_SIZE
+from .services import account_safety
+from .views_account import too_many
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,12 @@ def signup(request):
         return redirect("chat:room_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            account_safety.signup_allow(address=account_safety.client_address(request))
+        except errors.RateLimited as error:
+            form.add_error(None, error.detail)
+            response = render(request, "registration/signup.html", {"form": form})
+            return too_many(response, error.retry_after)
         user = form.save()
         login(request, user)
         return redirect("chat:room_list")
@@ -48,6 +56,8 @@ def room_list(request):
             room = services.room_create(created_by=request.user, **form.cleaned_data)
         except errors.Invalid as error:  # a room of that name was created meanwhile
             form.add_error("name", error.detail)
+        except errors.RateLimited as error:
+            form.add_error(None, error.detail)
         else:
             return redirect(room)
     rooms = selectors.room_list_for_user(user=request.user)

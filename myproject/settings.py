@@ -71,9 +71,14 @@ INSTALLED_APPS = [
     "channels",
     "chat",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: probes answer whatever the host, scheme or session (ops/middleware.py).
+    "ops.middleware.health_middleware",
+    # Counts the site's responses by status (chat_http_requests), the probes left out.
+    "ops.middleware.request_metrics_middleware",
     "django.middleware.security.SecurityMiddleware",
     "myproject.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,6 +177,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
+            # Bounded, so that a Redis that stopped answering fails a request, not hangs it.
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
         }
     }
 else:
@@ -182,6 +189,18 @@ else:
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# How long /readyz waits for each dependency (database, channel layer, cache), in seconds.
+OPS_READY_TIMEOUT = float(os.environ.get("OPS_READY_TIMEOUT", "2"))
+# Who may read /metrics (docs/operations.md, "Metrics"): addresses or networks, or the
+# bearer of the token (empty: no token is accepted).
+OPS_METRICS_ALLOW = env_list("OPS_METRICS_ALLOW", "127.0.0.1,::1")
+OPS_METRICS_TOKEN = os.environ.get("OPS_METRICS_TOKEN", "")
+# The staff dashboard (docs/operations.md, "Staff dashboard"), in seconds: how often an
+# open dashboard gets a new snapshot, and how often each process publishes its heartbeat
+# (a process silent for three heartbeats leaves the list).
+OPS_DASHBOARD_INTERVAL = float(os.environ.get("OPS_DASHBOARD_INTERVAL", "2"))
+OPS_HEARTBEAT_INTERVAL = float(os.environ.get("OPS_HEARTBEAT_INTERVAL", "5"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -216,6 +235,10 @@ CHAT_BODY_MAX = int(os.environ.get("CHAT_BODY_MAX", "4000"))
 CHAT_FRAME_MAX = int(os.environ.get("CHAT_FRAME_MAX", "16384"))
 CHAT_RATE_MESSAGES = int(os.environ.get("CHAT_RATE_MESSAGES", "10"))
 CHAT_RATE_PERIOD = float(os.environ.get("CHAT_RATE_PERIOD", "10"))
+# Joining and leaving rooms, per user (joining a public room, following an invite link,
+# accepting an invitation, leaving): CHAT_RATE_JOINS per CHAT_RATE_JOINS_PERIOD seconds.
+CHAT_RATE_JOINS = int(os.environ.get("CHAT_RATE_JOINS", "20"))
+CHAT_RATE_JOINS_PERIOD = float(os.environ.get("CHAT_RATE_JOINS_PERIOD", "60"))
 CHAT_TYPING_INTERVAL = float(os.environ.get("CHAT_TYPING_INTERVAL", "2"))
 CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "30"))
 CHAT_BAD_FRAMES_MAX = int(os.environ.get("CHAT_BAD_FRAMES_MAX", "20"))
@@ -246,11 +269,52 @@ CHAT_MENTION_ALL_MAX_MEMBERS = int(os.environ.get("CHAT_MENTION_ALL_MAX_MEMBERS"
 CHAT_PAGE_SIZE = 50
 CHAT_SYNC_BATCH = 200
 
+# Account safety (chat/services/account_safety.py; docs/operations.md, "Accounts and
+# e-mail"). Sign-in is refused for ACCOUNT_LOGIN_LOCK_PERIOD seconds from the first failure
+# once an account, or a client address, has this many failures in it.
+ACCOUNT_LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("ACCOUNT_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+ACCOUNT_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("ACCOUNT_LOGIN_FAILURES_PER_ADDRESS", "20"))
+ACCOUNT_LOGIN_LOCK_PERIOD = float(os.environ.get("ACCOUNT_LOGIN_LOCK_PERIOD", "900"))
+# Accounts created, and password-reset mails asked for, per client address and period (s).
+ACCOUNT_SIGNUPS_PER_ADDRESS = int(os.environ.get("ACCOUNT_SIGNUPS_PER_ADDRESS", "5"))
+ACCOUNT_SIGNUPS_PERIOD = float(os.environ.get("ACCOUNT_SIGNUPS_PERIOD", "3600"))
+ACCOUNT_RESETS_PER_ADDRESS = int(os.environ.get("ACCOUNT_RESETS_PER_ADDRESS", "5"))
+ACCOUNT_RESETS_PERIOD = float(os.environ.get("ACCOUNT_RESETS_PERIOD", "3600"))
+# Rooms a user (not staff) may create per CHAT_RATE_ROOMS_PERIOD seconds.
+CHAT_RATE_ROOMS = int(os.environ.get("CHAT_RATE_ROOMS", "10"))
+CHAT_RATE_ROOMS_PERIOD = float(os.environ.get("CHAT_RATE_ROOMS_PERIOD", "3600"))
+# Password-reset mail: SMTP from the environment; printed to the console when DEBUG is on
+# (EMAIL_BACKEND, if set, wins). A bounded timeout: a stuck SMTP server must not hold a
+# request for ever.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# LOG_FORMAT=json: one JSON object per line (ops/logs.py), for a log collector.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

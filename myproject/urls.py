@@ -7,17 +7,33 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from chat import views as chat_views
+from chat import views_account as account_views
+from chat.forms import AdminLoginForm, NewPasswordForm
+
+# The admin's sign-in is a way to guess passwords too: it shares the site's lock.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("accounts/signup/", chat_views.signup, name="signup"),
-    # A socket closed with 4401 sends its page here; someone still signed in (a
-    # password change renews the session) goes straight back.
+    # Before django.contrib.auth.urls: these replace its views of the same names.
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
+        "accounts/password_change/",
+        account_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_reset/",
+        account_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=NewPasswordForm),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("settings/account/", account_views.account_settings, name="account_settings"),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name none (the admin's).
     path("favicon.ico", lambda request: redirect(static("favicon.svg"))),

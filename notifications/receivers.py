@@ -6,6 +6,7 @@ from chat.signals import (
     direct_message_sent,
     invitation_changed,
     mentions_changed,
+    message_deleted,
     room_deleting,
     room_read,
 )
@@ -38,3 +39,9 @@ def on_invitation_changed(sender, invitation, change, **kwargs):
 @receiver(direct_message_sent, dispatch_uid="notifications.direct_message_sent")
 def on_direct_message_sent(sender, message, **kwargs):
     services.notifications_notify_direct(message=message)
+
+
+@receiver(message_deleted, dispatch_uid="notifications.message_deleted")
+def on_message_deleted(sender, message, **kwargs):
+    if message.room.is_direct:  # only a conversation's messages have direct notifications
+        services.notifications_follow_direct_deletion(message=message)

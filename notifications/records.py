@@ -1,6 +1,6 @@
 """Notifications as plain records: what the API answers and what events carry."""
 
-from chat.records import format_time
+from chat.records import format_time, user_data
 
 # The fields of a Notification object, in the order of notification_row_data's row: a
 # query's values_list(*NOTIFICATION_FIELDS) reads them, and the room, the message and the
@@ -18,6 +18,7 @@ NOTIFICATION_FIELDS = (
     "message__created_rev",
     "actor_id",
     "actor__username",
+    "actor__profile__display_name",
     "announcement__body",
     "invitation_id",
     "invitation__status",
@@ -27,7 +28,7 @@ NOTIFICATION_FIELDS = (
 def notification_row_data(row: tuple) -> dict:
     """Return the API's Notification object from a row of NOTIFICATION_FIELDS."""
     (notification_id, kind, reason, created_at, read_at, room_slug, room_name, room_kind,
-     message_id, message_created_rev, actor_id, actor_username, text, invitation_id,
+     message_id, message_created_rev, actor_id, actor_username, actor_name, text, invitation_id,
      invitation_status) = row  # fmt: skip
     return {
         "id": notification_id,
@@ -42,7 +43,7 @@ def notification_row_data(row: tuple) -> dict:
         "message": None
         if message_id is None
         else {"id": message_id, "created_rev": message_created_rev},
-        "actor": None if actor_id is None else {"id": actor_id, "username": actor_username},
+        "actor": None if actor_id is None else user_data(actor_id, actor_username, actor_name),
         "created_at": format_time(created_at),
         "read": read_at is not None,
         # What an announcement says (null for the other kinds).

@@ -13,6 +13,11 @@ urlpatterns = [
     path("api/notifications/read/", views.api_notifications_read, name="api_notifications_read"),
     path("notifications/", views.inbox, name="inbox"),
     path("notifications/read/", views.inbox_read, name="inbox_read"),
+    path(
+        "notifications/invitations/answer/",
+        views.inbox_invitation_answer,
+        name="inbox_invitation_answer",
+    ),
     path("api/preferences/", views.api_preferences, name="api_preferences"),
     re_path(
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/preferences/$",

@@ -1,5 +1,6 @@
 """The inbox's HTTP API (a page of notifications, marking them read), notification
-preferences over the API, the settings page, and the inbox page."""
+preferences over the API, the settings page, and the inbox page (with its forms: marking
+read, answering an invitation)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,10 +10,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from chat.errors import Invalid, NotFound
+from chat.errors import ChatError, Invalid, NotFound
+from chat.models import Invitation
 from chat.realtime import protocol
 from chat.realtime.protocol import ProtocolError
-from chat.services import room_open
+from chat.services import invitation_accept, invitation_decline, room_open
 from chat.views import _json_body, _query_int, api_view
 
 from . import selectors, services
@@ -198,6 +200,42 @@ def inbox_read(request):
             detail = f"Send 1 to {READ_IDS_MAX} notification ids, or all=true."
             return HttpResponseBadRequest(detail, content_type="text/plain")
     services.notifications_mark_read(user=request.user, ids=ids, all=ids is None)
+    return redirect(_next_url(request))
+
+
+INVITATION_ANSWERS = ("accept", "decline")
+
+
+@login_required
+@require_http_methods(["POST"])
+def inbox_invitation_answer(request):
+    """Accept (`answer=accept`) or decline the form's invitation (`invitation`), as the
+    API does; accepting opens the room, declining goes back (`next`). A refusal (revoked,
+    expired, banned) goes back with its reason as a message.
+    """
+    answer = request.POST.get("answer")
+    if answer not in INVITATION_ANSWERS:
+        return HttpResponseBadRequest(
+            "'answer' must be accept or decline.", content_type="text/plain"
+        )
+    try:
+        invitation_id = protocol.parse_int(
+            request.POST.get("invitation", ""), "invitation", minimum=1
+        )
+    except ProtocolError as error:
+        return HttpResponseBadRequest(error.detail, content_type="text/plain")
+    invitation = Invitation.objects.select_related("room").filter(pk=invitation_id).first()
+    try:
+        if invitation is None:
+            raise NotFound("No such invitation.")
+        if answer == "accept":
+            membership = invitation_accept(invitation=invitation, user=request.user)
+            return redirect(membership.room)
+        invitation_decline(invitation=invitation, user=request.user)
+    except ChatError as refused:
+        messages.error(request, refused.detail)
+    else:
+        messages.success(request, f"You declined the invitation to #{invitation.room.name}.")
     return redirect(_next_url(request))
 
 

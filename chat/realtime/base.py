@@ -1,7 +1,8 @@
 """What every chat socket shares, whatever its protocol: channels' WebSocket consumer made
 to survive its services failing and its clients leaving, without a traceback; signed-in
 users only; events from the hub held back while the socket is admitted; logins that end
-close it."""
+close it. Each socket's opening and end are counted (ops.metrics) and logged, one line
+each, on the "chat.sockets" logger."""
 
 import contextlib
 import logging
@@ -15,14 +16,33 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from ops import metrics
+
 from . import protocol
 from .allowance import RequestBucket
 from .auth import AUTH_UNAVAILABLE
+from .backpressure import CLOSE_OUTPUT_BACKLOG
 from .hub import SOCKET_GONE
 from .protocol import MALFORMED_CODES, ProtocolError
 from .sessions import session_watch
 
 logger = logging.getLogger(__name__)
+sockets_log = logging.getLogger("chat.sockets")
+
+# The codes this server closes with, counted by number; a client's own are "other".
+metrics.count_close_codes(
+    (
+        protocol.CLOSE_TOO_MANY_BAD_FRAMES,
+        protocol.CLOSE_UNAUTHENTICATED,
+        protocol.CLOSE_FORBIDDEN,
+        protocol.CLOSE_NOT_FOUND,
+        CLOSE_OUTPUT_BACKLOG,
+        protocol.CLOSE_TOO_MANY_SOCKETS,
+        protocol.CLOSE_UNAVAILABLE,
+    )
+)
+# No close frame at all: the application ended without the socket saying why.
+CLOSE_ABNORMAL = 1006
 
 # Failures of the services a socket depends on: Redis, the database, the network to them.
 SERVICE_ERRORS = (RedisError, DatabaseError, OSError)
@@ -46,6 +66,14 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     # None while none is. `holds` counts the holders: the last to release hands them on.
     held: list[dict] | None = None
     holds = 0
+    # Each consumer's protocol number (metrics and logs tell the two apart).
+    protocol_version: int
+    # When the handshake was accepted (monotonic), and by whom; None until then.
+    opened_at: float | None = None
+    opened_by: int | None = None
+    # The code of whichever side closed first: this one's (close()), or the client's.
+    closed_with: int | None = None
+    client_closed_with: int | None = None
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -61,6 +89,7 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(Exception):
                 await self.close(protocol.CLOSE_UNAVAILABLE)
         finally:
+            self.socket_ended()
             await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
 
     async def dispatch(self, message):
@@ -78,6 +107,7 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message):
         """Leave, as channels does, without its hop to the database thread (see dispatch)."""
+        self.client_closed_with = message["code"]
         await self.disconnect(message["code"])
         raise StopConsumer
 
@@ -85,9 +115,14 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
         """Send, unless the client has already gone (its disconnect is on its way)."""
         with contextlib.suppress(*SOCKET_GONE):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+            if text_data is not None:
+                metrics.frame_sent(text_data)
 
     async def close(self, code=None, reason=None):
         """Close, unless the client has already gone."""
+        if self.closed_with is None and self.client_closed_with is None:
+            # channels closes with 1000 when no code (or True) is given.
+            self.closed_with = code if isinstance(code, int) and code is not True else 1000
         with contextlib.suppress(*SOCKET_GONE):
             await super().close(code=code, reason=reason)
 
@@ -114,6 +149,7 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     async def accept_user(self) -> bool:
         """Accept the handshake; close it (4503, 4401) unless a signed-in user opened it."""
         await self.accept()
+        self.socket_opened()
         if self.scope.get(AUTH_UNAVAILABLE):
             await self.close(protocol.CLOSE_UNAVAILABLE)
             return False
@@ -129,6 +165,54 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
         )
         return True
+
+    # --- counted and logged: one line at the opening, one at the end -------------------
+
+    def log_room(self) -> str:
+        """Return the room a socket was opened for, or "tab" for a tab socket (protocol 2)."""
+        return self.scope.get("url_route", {}).get("kwargs", {}).get("slug", "tab")
+
+    def socket_opened(self):
+        """Called once the handshake is accepted: count the socket and log who opened it."""
+        self.opened_at = time.monotonic()
+        if not self.scope.get(AUTH_UNAVAILABLE):
+            self.opened_by = getattr(self.scope.get("user"), "pk", None)
+        version, room = str(self.protocol_version), self.log_room()
+        metrics.socket_opened(version)
+        sockets_log.info(
+            "Socket opened: user %s, room %s, protocol %s",
+            self.opened_by,
+            room,
+            version,
+            extra={"user_id": self.opened_by, "room": room, "protocol": version},
+        )
+
+    def socket_ended(self):
+        """Called once the consumer ends: count the close by its code, log it with the
+        socket's duration. Does nothing for a socket never accepted, or a second time."""
+        if self.opened_at is None:
+            return
+        duration = round(time.monotonic() - self.opened_at, 3)
+        self.opened_at = None
+        code = self.closed_with if self.closed_with is not None else self.client_closed_with
+        code = CLOSE_ABNORMAL if code is None else code
+        version, room = str(self.protocol_version), self.log_room()
+        metrics.socket_closed(version, code)
+        sockets_log.info(
+            "Socket closed: user %s, room %s, protocol %s, code %s, %s s",
+            self.opened_by,
+            room,
+            version,
+            code,
+            duration,
+            extra={
+                "user_id": self.opened_by,
+                "room": room,
+                "protocol": version,
+                "code": code,
+                "duration": duration,
+            },
+        )
 
     async def check_session(self, data: dict):
         """A login of the user ended somewhere: close if it was this socket's."""

@@ -53,6 +53,7 @@ def _parse_since(query_string: bytes) -> int | None:
 class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
     """One socket in one room (docs/protocol.md)."""
 
+    protocol_version = protocol.PROTOCOL_VERSION
     room: Room | None = None
     topics: list[str] = []
     in_hub = False

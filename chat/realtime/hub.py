@@ -19,6 +19,7 @@ revision, as they always have.
 import asyncio
 import logging
 import os
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -29,6 +30,8 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+
+from ops import metrics
 
 from .. import events, selectors
 from . import protocol
@@ -148,6 +151,7 @@ class Hub:
                 await self._sync_groups()
             except Exception:
                 # The memberships expire by themselves (group_expiry).
+                metrics.layer_error("subscribe")
                 logger.warning("Room hub: could not leave the groups.", exc_info=True)
             self.subscribed.clear()
             # The receive is ended by a message rather than cancelled: a cancelled
@@ -156,6 +160,7 @@ class Hub:
                 await self.receiver.send(self.channel_name, {"type": HUB_STOP})
                 await asyncio.wait({receiving}, timeout=HUB_STOP_TIMEOUT)
             except Exception:
+                metrics.layer_error("send")
                 logger.warning("Room hub: could not stop the receive; cancelling.", exc_info=True)
             receiving.cancel()
             done, stuck = await asyncio.wait({receiving, upkeep}, timeout=HUB_STOP_TIMEOUT)
@@ -236,10 +241,12 @@ class Hub:
             except Exception:
                 # The layer is away (Redis restarting): its sockets are being closed
                 # with 4503; the hub keeps going for those that stay or come back.
+                metrics.layer_error("receive")
                 logger.warning("Room hub: the channel layer failed; retrying.", exc_info=True)
                 failed = True
                 await asyncio.sleep(1)
                 continue
+            metrics.broadcast_received(event.get("sent_at"))
             await self.deliver(event)
 
     async def _upkeep(self):
@@ -248,6 +255,7 @@ class Hub:
             try:
                 await self.resubscribe()
             except Exception:
+                metrics.layer_error("subscribe")
                 logger.warning("Room hub: resubscribing failed; retrying.", exc_info=True)
 
     def _cancel(self) -> list[asyncio.Task]:
@@ -327,6 +335,7 @@ class _Outbox:
                 await layer.group_send(group, event)
             except Exception:
                 # The database is the source of truth: clients catch up by revision.
+                metrics.layer_error("send")
                 logger.warning(
                     "Broadcast to %s failed; clients will catch up.", group, exc_info=True
                 )
@@ -345,10 +354,21 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _layer_messages(event: "events.Event") -> list[tuple[str, dict]]:
-    """Return the (group, channel-layer message) pairs that carry an event to its topics."""
+    """Return the (group, channel-layer message) pairs that carry an event to its topics.
+
+    Each is stamped with the wall-clock time it leaves (on commit, for a write): every
+    process's hub observes the broadcast's latency on receipt (ops.metrics).
+    """
     messages = []
+    sent_at = time.time()
     for topic in event.audience.topics():
-        message = {"type": EVENT_TYPE, "topic": topic, "kind": event.kind, "data": event.data}
+        message = {
+            "type": EVENT_TYPE,
+            "topic": topic,
+            "kind": event.kind,
+            "data": event.data,
+            "sent_at": sent_at,
+        }
         if event.origin_channel:
             message["origin_channel"] = event.origin_channel
         if event.skip_user_id is not None:
@@ -370,6 +390,7 @@ async def apublish_event(event: "events.Event") -> None:
         try:
             await layer.group_send(group, message)
         except Exception:
+            metrics.layer_error("send")
             logger.warning("Send of %s to %s failed.", event.kind, group, exc_info=True)
 
 
@@ -408,6 +429,7 @@ def publish(group: str, event: dict) -> None:
         try:
             _send_now(group, event)
         except Exception:
+            metrics.layer_error("send")
             logger.warning("Broadcast to %s failed; clients will catch up.", group, exc_info=True)
         return
     outbox = _outboxes.get(loop)

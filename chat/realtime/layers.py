@@ -1,10 +1,11 @@
 """The in-process channel layer, for a single server process (no REDIS_URL)."""
 
-import contextlib
 import time
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
+
+from ops import metrics
 
 
 class LocalChannelLayer(InMemoryChannelLayer):
@@ -35,5 +36,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self._clean_expired()
         # send() never waits (put_nowait): no task per member is needed.
         for channel in list(self.groups.get(group, ())):
-            with contextlib.suppress(ChannelFull):
+            try:
                 await self.send(channel, message)
+            except ChannelFull:
+                metrics.layer_error("full")

@@ -93,6 +93,10 @@ class LocalPresence:
         room = self._rooms.get(room_id)
         return set(room.channels) if room is not None else set()
 
+    async def users_online(self) -> int:
+        """Return how many users have a socket open (a tab, or a room on protocol 1)."""
+        return len(self._user_sockets)
+
     async def leave(
         self, *, room_id: int, user_id: int, channel_name: str, counted=True
     ) -> tuple[bool, list[str]]:
@@ -327,6 +331,20 @@ class RedisPresence:
             self._sync_client = redis.Redis.from_url(self.url, socket_timeout=2)
         entries = self._sync_client.zrangebyscore(self._key(room_id), time.time(), "+inf")
         return {user_id for user_id, _name, _channel in _parse(entries)}
+
+    async def users_online(self) -> int:
+        """Return how many users have a live socket in any process: the users' keys of
+        sockets (scanned), each counted when one of its entries has not expired."""
+        client = self._client()
+        keys = [key async for key in client.scan_iter(match=self._user_key("*"), count=1000)]
+        if not keys:
+            return 0
+        now = time.time()
+        async with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zcount(key, now, "+inf")
+            live = await pipe.execute()
+        return sum(1 for count in live if count)
 
 
 _store = None

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from ops import metrics
+
 from .. import errors, events
 from ..models import CLIENT_ID_PATTERN
 from ..records import MESSAGE_FIELDS, format_time, message_data, message_row_data, room_data
@@ -158,7 +160,17 @@ def _nested_deeper_than(value, limit: int) -> bool:
 
 
 def decode_frame(text: str) -> dict:
-    """Parse a text frame into a JSON object, or raise ProtocolError."""
+    """Parse a text frame into a JSON object, or raise ProtocolError; count it by type."""
+    try:
+        data = _decode_object(text)
+    except ProtocolError:
+        metrics.frame_received(None)
+        raise
+    metrics.frame_received(data.get("type"))
+    return data
+
+
+def _decode_object(text: str) -> dict:
     # "surrogatepass": a str may hold lone surrogates; the field checks refuse them later.
     size = len(text.encode("utf-8", "surrogatepass"))
     if len(text) > settings.CHAT_FRAME_MAX or size > settings.CHAT_FRAME_MAX:
@@ -298,6 +310,7 @@ FRAME_CLEANERS = {
     "history": _clean_history,
     "ping": _clean_ping,
 }
+metrics.count_frame_types(FRAME_CLEANERS)
 
 
 def parse_frame(text: str):

@@ -82,6 +82,7 @@ def _mark_read(*, user, room_id: int, rev: int) -> None:
 class TabConsumer(RoomCommands, ChatWebsocketConsumer):
     """One socket per tab: every room of its user, their own events, one room in view."""
 
+    protocol_version = TAB_PROTOCOL_VERSION
     in_hub = False
     room: Room | None = None  # the room in view
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import orjson
 from django.conf import settings
 
+from ops import metrics
+
 from .. import events
 from ..models import SLUG_PATTERN
 from . import protocol
@@ -30,6 +32,7 @@ _USER_KINDS = {
     events.ROOM_READ,
     events.ROOMS_UPDATED,
     events.ROOMS_REMOVED,
+    events.INVITATION_UPDATED,  # a private room's, to its moderators
 }
 # Kinds of the room topics that go to a tab, with the room's slug added.
 _ROOM_KINDS = {
@@ -41,6 +44,7 @@ _ROOM_KINDS = {
     events.ROOM_UPDATED,
     events.MEMBER_UPDATED,
     events.MEMBER_REMOVED,
+    events.INVITATION_UPDATED,  # a public room's, to its members
 }
 
 
@@ -88,6 +92,7 @@ def _clean_read(data: dict) -> ReadCommand:
 
 
 _TAB_CLEANERS = {"view": _clean_view, "read": _clean_read}
+metrics.count_frame_types(_TAB_CLEANERS)
 # Protocol 1's room commands, which name their room here.
 ROOM_COMMAND_TYPES = frozenset(protocol.FRAME_CLEANERS) - {"ping"}
 

@@ -55,7 +55,7 @@ def room_members(*, room: Room, banned: bool = False) -> list[dict]:
     """Return the room's members (or those banned) as records: owners, moderators, members."""
     rows = (
         Membership.objects.filter(room=room, banned=banned, user__is_active=True)
-        .select_related("user")
+        .select_related("user__profile")
         .order_by(_ROLE_ORDER, "user__username")
     )
     return [member_data(membership) for membership in rows]
@@ -64,7 +64,9 @@ def room_members(*, room: Room, banned: bool = False) -> list[dict]:
 def room_member(*, room: Room, user) -> dict | None:
     """Return one member's record, or None when they are not a member (or are banned)."""
     membership = (
-        Membership.objects.filter(room=room, user=user, banned=False).select_related("user").first()
+        Membership.objects.filter(room=room, user=user, banned=False)
+        .select_related("user__profile")
+        .first()
     )
     return None if membership is None else member_data(membership)
 

@@ -8,7 +8,9 @@ from .unread import direct_members, direct_names
 
 def direct_title(members: list[dict]) -> str:
     """Return what a conversation is called for one of its people: the others' names."""
-    return ", ".join(member["username"] for member in members) or "Only you"
+    return ", ".join(member["display_name"] or member["username"] for member in members) or (
+        "Only you"
+    )
 
 
 def direct_conversations(*, user) -> list[dict]:

@@ -1,14 +1,10 @@
 """Reads of invitations, invite links and people to invite, as plain records."""
 
-from django.contrib.auth import get_user_model
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from ..models import Invitation, InviteLink, Room
-from ..records import format_time, user_data
-
-# The most people a search for a name answers with.
-USER_SEARCH_MAX = 10
+from ..records import format_time, user_record
+from .people import user_search  # noqa: F401 (the people to invite)
 
 
 def invitation_data(invitation: Invitation) -> dict:
@@ -17,8 +13,8 @@ def invitation_data(invitation: Invitation) -> dict:
     return {
         "id": invitation.pk,
         "room": {"slug": invitation.room.slug, "name": invitation.room.name},
-        "inviter": None if inviter is None else user_data(inviter.pk, inviter.get_username()),
-        "invitee": user_data(invitation.invitee_id, invitation.invitee.get_username()),
+        "inviter": None if inviter is None else user_record(inviter),
+        "invitee": user_record(invitation.invitee),
         "status": invitation.status,
         "created_at": format_time(invitation.created_at),
         "expires_at": format_time(invitation.expires_at),
@@ -32,7 +28,7 @@ def invite_link_data(link: InviteLink) -> dict:
         "id": link.pk,
         "room": link.room.slug,
         "path": link.get_absolute_url(),
-        "created_by": None if author is None else user_data(author.pk, author.get_username()),
+        "created_by": None if author is None else user_record(author),
         "created_at": format_time(link.created_at),
         "expires_at": format_time(link.expires_at),
         "max_uses": link.max_uses,
@@ -45,7 +41,7 @@ def invite_link_data(link: InviteLink) -> dict:
 def _pending():
     return Invitation.objects.filter(
         status=Invitation.Status.PENDING, expires_at__gt=timezone.now()
-    ).select_related("room", "inviter", "invitee")
+    ).select_related("room", "inviter__profile", "invitee__profile")
 
 
 def room_pending_invitations(*, room: Room) -> list[dict]:
@@ -61,19 +57,8 @@ def user_pending_invitations(*, user) -> list[dict]:
 def room_invite_links(*, room: Room) -> list[dict]:
     """Return the room's invite links that were not revoked, newest first."""
     links = InviteLink.objects.filter(room=room, revoked_at__isnull=True)
-    return [invite_link_data(link) for link in links.select_related("room", "created_by")]
+    return [invite_link_data(link) for link in links.select_related("room", "created_by__profile")]
 
 
 def invite_link_by_token(*, token: str) -> InviteLink | None:
     return InviteLink.objects.select_related("room").filter(token=token).first()
-
-
-def user_search(*, prefix: str, exclude_id: int | None = None) -> list[dict]:
-    """Return active users whose username starts with `prefix` (any case), by username."""
-    users = get_user_model().objects.filter(is_active=True, username__istartswith=prefix)
-    if exclude_id is not None:
-        users = users.exclude(pk=exclude_id)
-    rows = users.order_by(Lower("username"), "username").values_list("pk", "username")[
-        :USER_SEARCH_MAX
-    ]
-    return [user_data(user_id, username) for user_id, username in rows]

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F
 
 from ..models import Membership, Message
-from ..records import room_data
+from ..records import room_data, user_data
 
 _ORDER = ("room__is_archived", F("room__last_activity_at").desc(nulls_last=True), "room__name")
 
@@ -81,20 +81,21 @@ def member_room(*, user, room) -> dict | None:
     return _room_state(membership, counts.get(room.pk, (0, [])), notify, names)
 
 
-def direct_names(rooms) -> dict[int, str]:
-    """Return the usernames of everyone in the direct conversations among `rooms`, by
+def direct_names(rooms) -> dict[int, dict]:
+    """Return the user records of everyone in the direct conversations among `rooms`, by
     user id, in one query (none without a direct conversation)."""
     user_ids = {user_id for room in rooms for user_id in room.direct_user_ids()}
     if not user_ids:
         return {}
     users = get_user_model().objects.filter(pk__in=user_ids)
-    return dict(users.values_list("pk", "username"))
+    rows = users.values_list("pk", "username", "profile__display_name")
+    return {row[0]: user_data(*row) for row in rows}
 
 
-def direct_members(room, *, user_id: int, names: dict[int, str]) -> list[dict]:
+def direct_members(room, *, user_id: int, names: dict[int, dict]) -> list[dict]:
     """Return the other people of a direct conversation, by username: what names it."""
     others = [
-        {"id": member_id, "username": names[member_id]}
+        names[member_id]
         for member_id in room.direct_user_ids()
         if member_id != user_id and member_id in names
     ]

@@ -28,6 +28,7 @@ from .members import (
     user_by_name,
 )
 from .messages import message_delete, message_edit, message_send
+from .profiles import profile_update
 from .reading import room_mark_read
 from .rooms import (
     ROOM_PUBLIC_FIELDS,
@@ -63,6 +64,7 @@ __all__ = [
     "message_delete",
     "message_edit",
     "message_send",
+    "profile_update",
     "room_create",
     "room_delete",
     "room_mark_read",

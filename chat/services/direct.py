@@ -11,16 +11,11 @@ import secrets
 from django.db import IntegrityError, transaction
 
 from ..errors import Invalid, NotFound
-from ..models import Membership, Room
+from ..models import Membership, Room, direct_key
 from .members import _member_updated, member_joined, user_by_name
 
 # The most people a conversation holds, the one who starts it included.
 DIRECT_PEOPLE_MAX = 8
-
-
-def direct_key(user_ids) -> str:
-    """Return the key of the conversation of exactly these people."""
-    return ",".join(str(user_id) for user_id in sorted(set(user_ids)))
 
 
 def _people(*, starter, usernames) -> list:

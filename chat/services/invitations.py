@@ -2,8 +2,10 @@
 
 Each service checks the actor against the access rule, writes in one transaction and
 sends `chat.signals.invitation_changed` in it (the inbox notifies the invitee, marks
-the notification read or withdraws it). Joining goes through `member_add`, which tells
-the room and the new member's sockets on commit.
+the notification read or withdraws it), and emits `invitation.updated` to those who
+see the room's pending invitations. Joining goes through `member_add`, which tells the
+room and the new member's sockets on commit; accepting and following a link take a join
+token (`members.take_join_token`), as joining and leaving do.
 
 An invitation to someone banned from the room does nothing: it is answered as if it
 were sent (an unsaved invitation, with no id), nothing is stored and nobody is
@@ -17,11 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import policy
+from .. import events, policy
 from ..errors import AlreadyMember, Closed, Expired, Forbidden, Invalid, NotFound
 from ..models import Invitation, InviteLink, Membership, Room
+from ..selectors.invitations import invitation_data
 from ..signals import invitation_changed
-from .members import member_add, user_by_name
+from .members import member_add, take_join_token, user_by_name
 
 Status = Invitation.Status
 
@@ -39,6 +42,28 @@ def _access(*, room: Room, user) -> policy.Access:
 
 def _changed(invitation: Invitation, change: str) -> None:
     invitation_changed.send(sender=Invitation, invitation=invitation, change=change)
+    room = invitation.room
+    data = {"room": room.slug, "invitation": invitation_data(invitation)}
+    audience = _pending_list_audience(room=room, inviter_id=invitation.inviter_id)
+    events.emit(events.Event(events.INVITATION_UPDATED, data, audience))
+
+
+def _pending_list_audience(*, room: Room, inviter_id: int | None) -> events.Audience:
+    """Return who sees the room's pending invitations (policy.can_invite).
+
+    In a public room every member does: the room's topic. In a private room only its
+    owners and moderators, so that its other members do not learn who is invited; the
+    inviter too (staff invite into rooms they are not members of).
+    """
+    if not room.is_private:
+        return events.to_room(room.pk)
+    moderators = Membership.objects.filter(
+        room=room,
+        banned=False,
+        role__in=[Membership.Role.OWNER, Membership.Role.MODERATOR],
+        user__is_active=True,
+    ).values_list("user_id", flat=True)
+    return events.to_users(sorted({*moderators, inviter_id} - {None}))
 
 
 @transaction.atomic
@@ -84,7 +109,7 @@ def _pending_of(*, room: Room, invitee) -> Invitation | None:
     pending = Invitation.objects.select_for_update(of=("self",)).filter(
         room=room, invitee=invitee, status=Status.PENDING
     )
-    return pending.select_related("room", "inviter", "invitee").first()
+    return pending.select_related("room", "inviter__profile", "invitee__profile").first()
 
 
 def _close(invitation: Invitation, status: str) -> None:
@@ -98,7 +123,7 @@ def _locked(invitation: Invitation) -> Invitation:
     """Return the invitation read again, locked: two answers apply one after the other."""
     locked = (
         Invitation.objects.select_for_update(of=("self",))
-        .select_related("room", "inviter", "invitee")
+        .select_related("room", "inviter__profile", "invitee__profile")
         .filter(pk=invitation.pk)
         .first()
     )
@@ -120,6 +145,7 @@ def _check_answerable(invitation: Invitation, user) -> None:
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user) -> Membership:
     """Accept an invitation: the invitee becomes a member of the room, live."""
+    take_join_token(user=user)
     invitation = _locked(invitation)
     _check_answerable(invitation, user)
     membership = Membership.objects.filter(room=invitation.room, user=user).first()
@@ -198,6 +224,7 @@ def invite_link_follow(*, token: str, user) -> Room:
 
     Someone already a member just gets the room (no use is counted).
     """
+    take_join_token(user=user)
     link = InviteLink.objects.select_related("room").filter(token=token).first()
     if link is None:
         raise NotFound("This invite link does not exist.")

@@ -4,16 +4,29 @@ open sockets on commit."""
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .. import events, policy
-from ..errors import Forbidden, Invalid, NotFound, NotMember, RoomArchived
+from .. import events, policy, ratelimit
+from ..errors import Forbidden, Invalid, NotFound, NotMember, RateLimited, RoomArchived
 from ..models import Membership, ModerationAction, Room
-from ..records import member_data, room_data, user_data
+from ..records import member_data, room_data, user_record
 from .log import log_action
 
 Kind = ModerationAction.Kind
+
+
+def take_join_token(*, user) -> None:
+    """Joining and leaving share one bucket per user (CHAT_RATE_JOINS per period), however
+    the room is joined: the directory, an invite link, an accepted invitation."""
+    retry_after = ratelimit.take_token(
+        key=f"join:{user.pk}",
+        capacity=settings.CHAT_RATE_JOINS,
+        period=settings.CHAT_RATE_JOINS_PERIOD,
+    )
+    if retry_after:
+        raise RateLimited("You are joining and leaving rooms too fast.", retry_after=retry_after)
 
 
 def _actor_access(*, room: Room, actor) -> policy.Access:
@@ -48,7 +61,7 @@ def _member_updated(room: Room, membership: Membership) -> None:
 def _member_removed(room: Room, target, reason: str) -> None:
     data = {
         "room": room.slug,
-        "user": user_data(target.pk, target.get_username()),
+        "user": user_record(target),
         "reason": reason,
     }
     events.emit(events.Event(events.MEMBER_REMOVED, data, events.to_room(room.pk)))
@@ -161,8 +174,9 @@ def member_join(*, room: Room, user) -> tuple[Membership, bool]:
 
     A member joins again as a no-op. A private room is refused as if it did not exist
     (an invitation adds people to it), a room one is banned from with a reason, an
-    archived room because nothing can be said in it.
+    archived room because nothing can be said in it. Every call takes a join token.
     """
+    take_join_token(user=user)
     membership = _target_membership(room=room, target=user)
     access = policy.room_access(room=room, membership=membership, user=user)
     if access.role is not None:
@@ -183,7 +197,9 @@ def member_leave(*, room: Room, user) -> None:
 
     The only owner can't leave while others remain: the room would have nobody to run
     it. The last one out may, owner or not. Leaving is no moderation: nothing is logged.
+    Leaving takes a join token (joining and leaving in turn would churn every tab).
     """
+    take_join_token(user=user)
     # The room's row is the lock: two owners leaving at once go one after the other, so
     # the second sees that the first has gone.
     Room.objects.select_for_update().filter(pk=room.pk).values_list("pk", flat=True).first()

@@ -5,12 +5,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops import metrics
+
 from .. import events, policy, ratelimit
 from ..errors import Forbidden, NotFound, RateLimited, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
-from ..signals import direct_message_sent
+from ..selectors.people import display_name
+from ..signals import direct_message_sent, message_deleted
 from ..validation import clean_body
 from .log import log_action
 from .members import member_joined
@@ -52,7 +55,7 @@ def _existing(*, room: Room, author, client_id: str | None) -> dict | None:
     if message_id is None:
         return None
     return message_data(
-        Message.objects.select_related("author").get(pk=message_id), room_slug=room.slug
+        Message.objects.select_related("author__profile").get(pk=message_id), room_slug=room.slug
     )
 
 
@@ -92,7 +95,9 @@ def message_send(
             if room.kind == Room.Kind.DIRECT:
                 # Every message of a conversation is news to its other people.
                 direct_message_sent.send(Message, message=message)
-            data = message_data(message, room_slug=room.slug)
+            # Read now, not from the socket's user: the name may have changed since.
+            name = display_name(user_id=author.pk)
+            data = message_data(message, room_slug=room.slug, display_name=name)
             events.emit(
                 events.Event(
                     events.MESSAGE_NEW,
@@ -107,13 +112,15 @@ def message_send(
         if existing is None:
             raise
         return existing, False
+    metrics.message_stored()  # committed: no caller runs this in a transaction of its own
     return data, True
 
 
 def _message_for_change(*, room: Room, message_id: int) -> Message:
     message = (
-        Message.objects.select_related("author")
-        .select_for_update()
+        Message.objects.select_related("author__profile")
+        # Only the message's row: PostgreSQL locks no nullable side of a join (the profile).
+        .select_for_update(of=("self",))
         .filter(room=room, pk=message_id, deleted_at__isnull=True)
         .first()
     )
@@ -179,10 +186,12 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
             kind = ModerationAction.Kind.DELETE_MESSAGE
             detail = f"message {message.pk}"
             log_action(room=room, actor=user, target=message.author, kind=kind, detail=detail)
-        return _save_change(
+        data = _save_change(
             message,
             room=room,
             fields=["deleted_at"],
             kind=events.MESSAGE_DELETED,
             origin=origin_channel,
         )
+        message_deleted.send(Message, message=message)
+        return data

@@ -1,14 +1,16 @@
 """Rooms: create, open, change, delete. Changes save only the fields they change (never
 the revision) and tell open sockets what changed, on commit."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
-from .. import events, policy, signals
-from ..errors import Invalid, NotFound
+from .. import events, policy, ratelimit, signals
+from ..errors import Invalid, NotFound, RateLimited
 from ..models import Membership, ModerationAction, Room
 from ..records import room_data
 from ..selectors import room_entry, room_member_ids, room_membership_now
+from .account_safety import wait_in_words
 from .log import log_action
 from .members import member_joined
 
@@ -44,6 +46,21 @@ def room_name_taken(name: str, *, excluding: int | None = None) -> bool:
     return rooms.exists()
 
 
+def _take_room_token(user) -> None:
+    if user.is_staff:
+        return
+    retry_after = ratelimit.take_token(
+        key=f"room-create:{user.pk}",
+        capacity=settings.CHAT_RATE_ROOMS,
+        period=settings.CHAT_RATE_ROOMS_PERIOD,
+    )
+    if retry_after:
+        raise RateLimited(
+            f"You have created too many rooms lately. Try again in {wait_in_words(retry_after)}.",
+            retry_after=retry_after,
+        )
+
+
 @transaction.atomic
 def room_create(
     *,
@@ -54,10 +71,15 @@ def room_create(
     is_archived: bool = False,
     slug: str | None = None,
 ) -> Room:
-    """Create a room (with a unique slug unless given one); its creator becomes its owner."""
+    """Create a room (with a unique slug unless given one); its creator becomes its owner.
+
+    People create at most CHAT_RATE_ROOMS rooms per CHAT_RATE_ROOMS_PERIOD (staff, who
+    also create them from the admin, without limit); a refused name costs nothing.
+    """
     name = name.strip()
     if room_name_taken(name):
         raise Invalid(f"A room called “{name}” already exists.")
+    _take_room_token(created_by)
     room = Room.objects.create(
         name=name,
         slug=slug or _unique_slug(name),

@@ -234,13 +234,19 @@ class MemberListActionsTests(ModerationBrowserTestCase):
         # A moderator acts on members only: carol, not alice (owner), not himself; anyone
         # but himself he may only message directly.
         self.member_item(bob, "carol").locator("summary").wait_for()
-        alice_menu = self.open_member_menu(bob, "alice").locator("button").all_text_contents()
+        alice_menu = (
+            self.open_member_menu(bob, "alice").locator(".member-menu button").all_text_contents()
+        )
         self.assertEqual(alice_menu, ["Message"])
         self.assertEqual(self.member_item(bob, "bob").locator("summary").count(), 0)
-        moderator_menu = self.open_member_menu(bob, "carol").locator("button").all_text_contents()
+        moderator_menu = (
+            self.open_member_menu(bob, "carol").locator(".member-menu button").all_text_contents()
+        )
         self.assertNotIn("Make moderator", moderator_menu)
         # The owner may change roles.
-        owner_menu = self.open_member_menu(alice, "carol").locator("button").all_text_contents()
+        owner_menu = (
+            self.open_member_menu(alice, "carol").locator(".member-menu button").all_text_contents()
+        )
         self.assertIn("Make moderator", owner_menu)
         self.assertIn(
             "Moderator", self.member_item(alice, "bob").locator(".role-badge").text_content()

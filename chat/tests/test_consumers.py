@@ -295,7 +295,9 @@ class MessageTestCase(SocketTestCase):
         message = mine["message"]
         self.assertEqual(message["body"], "hello bob")
         self.assertEqual(message["client_id"], "c-1")
-        self.assertEqual(message["author"], {"id": self.alice.pk, "username": "alice"})
+        self.assertEqual(
+            message["author"], {"id": self.alice.pk, "username": "alice", "display_name": ""}
+        )
         self.assertEqual(message["room"], "general")
         self.assertEqual(message["rev"], 1)
         # The sender's broadcast copy is skipped; the other room hears nothing.

@@ -4,6 +4,7 @@ how its messages notify, what nobody may do in it, and a tab kept exact by its f
 import json
 
 from channels.db import database_sync_to_async
+from django.core.cache import cache
 from django.db import IntegrityError
 from django.test import TestCase
 from django.urls import reverse
@@ -27,6 +28,7 @@ def direct_notifications(user) -> list[Notification]:
 
 class DirectTestCase(TestCase):
     def setUp(self):
+        cache.clear()  # rate-limit buckets (sending, joining and leaving)
         self.alice = make_user("alice")
         self.bob = make_user("bob")
         self.carol = make_user("carol")
@@ -124,7 +126,10 @@ class OpenTests(DirectTestCase):
         self.assertEqual(state["kind"], "direct")
         self.assertEqual(
             state["members"],
-            [{"id": self.bob.pk, "username": "bob"}, {"id": self.carol.pk, "username": "carol"}],
+            [
+                {"id": self.bob.pk, "username": "bob", "display_name": ""},
+                {"id": self.carol.pk, "username": "carol", "display_name": ""},
+            ],
         )
         self.assertEqual(state, selectors.member_room(user=self.alice, room=room))
         general = make_room("General")
@@ -270,7 +275,9 @@ class ApiTests(DirectTestCase):
         self.assertTrue(body["created"])
         room = body["room"]
         self.assertEqual(room["kind"], "direct")
-        self.assertEqual(room["members"], [{"id": self.bob.pk, "username": "bob"}])
+        self.assertEqual(
+            room["members"], [{"id": self.bob.pk, "username": "bob", "display_name": ""}]
+        )
         self.assertEqual(room["url"], f"/rooms/{room['slug']}/")
         again = self.post({"usernames": ["alice"]}, user=self.bob)
         self.assertEqual(again.status_code, 200)
@@ -284,7 +291,8 @@ class ApiTests(DirectTestCase):
         self.assertEqual(sent.status_code, 201)
         listed = self.client.get(reverse("chat:api_rooms")).json()["rooms"]
         self.assertEqual(
-            [r["members"] for r in listed], [[{"id": self.alice.pk, "username": "alice"}]]
+            [r["members"] for r in listed],
+            [[{"id": self.alice.pk, "username": "alice", "display_name": ""}]],
         )
 
     def test_bad_requests_get_clear_errors(self):
@@ -330,7 +338,10 @@ class TabTests(TabTestCase):
             starter=self.alice, usernames=["bob"]
         )
         joined = await self.expect(tab, "room.joined")
-        self.assertEqual(joined["room"]["members"], [{"id": self.alice.pk, "username": "alice"}])
+        self.assertEqual(
+            joined["room"]["members"],
+            [{"id": self.alice.pk, "username": "alice", "display_name": ""}],
+        )
         await database_sync_to_async(services.message_send)(room=room, author=self.alice, body="hi")
         frames = [joined, *await self.frames(tab, 2)]
         await database_sync_to_async(services.message_send)(room=room, author=self.alice, body="2")
@@ -339,6 +350,23 @@ class TabTests(TabTestCase):
             sorted(frame["type"] for frame in frames[3:]),
             ["message.new", "notification.new", "notification.removed"],
         )
+        await self.assertCurrent(self.bob, hello, frames)
+
+    async def test_a_tab_follows_a_new_display_name_in_a_conversations_title(self):
+        room, _ = await database_sync_to_async(services.direct_open)(
+            starter=self.alice, usernames=["bob"]
+        )
+        tab, hello = await self.open_tab(self.bob)
+        await database_sync_to_async(services.profile_update)(
+            user=self.alice, display_name="Alice Liddell"
+        )
+        # One for each room of alice's that bob's tab follows, the conversation among them.
+        shared = await database_sync_to_async(
+            Membership.objects.filter(user=self.alice, room__memberships__user=self.bob).count
+        )()
+        frames = await self.frames(tab, shared)
+        self.assertEqual({frame["type"] for frame in frames}, {"member.updated"})
+        self.assertIn(room.slug, [frame["room"] for frame in frames])
         await self.assertCurrent(self.bob, hello, frames)
 
     async def test_an_outsiders_socket_is_closed_like_a_missing_room(self):

@@ -272,6 +272,8 @@ class RoomEventTests(SimpleTestCase):
         )
         group_name, message = layer_message(event)
         self.assertEqual(group_name, "chat.room.7")
+        # When it left, for the broadcast latency each hub observes (ops.metrics).
+        self.assertIsInstance(message.pop("sent_at"), float)
         self.assertEqual(
             message,
             {
@@ -482,6 +484,7 @@ class PublishTests(SimpleTestCase):
         async_to_sync(layer.group_add)(group(3), channel)
         publish_event(typing_event(3, "bob"))
         message = async_to_sync(layer.receive)(channel)
+        self.assertIsInstance(message.pop("sent_at"), float)
         self.assertEqual(
             message,
             {

@@ -914,7 +914,9 @@ class SocketFuzzTestCase(TransactionTestCase):
                 (client_id, self.room_rev(), "general", False),
             )
             self.assertEqual((stored.author_id, stored.room_id), (self.alice.pk, self.room.pk))
-            self.assertEqual(message["author"], {"id": self.alice.pk, "username": "alice"})
+            self.assertEqual(
+                message["author"], {"id": self.alice.pk, "username": "alice", "display_name": ""}
+            )
 
         return sent
 

@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
+from django.core.cache import cache
 from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ Status = Invitation.Status
 
 class InvitationTestCase(TestCase):
     def setUp(self):
+        cache.clear()  # rate-limit buckets (joining)
         self.alice = make_user("alice")
         self.bob = make_user("bob")
         self.carol = make_user("carol")
@@ -61,7 +63,14 @@ class InviteTests(InvitationTestCase):
         [notification] = self.notifications(self.bob)
         self.assertEqual(notification.reason, "@alice invited you to #Secret")
         self.assertEqual(notification.invitation, invitation)
-        self.assertEqual(sent, [("notification.new", events.to_users([self.bob.pk]))])
+        # The invitee hears of it, and so does the list of the room's pending invitations.
+        self.assertEqual(
+            sent,
+            [
+                ("notification.new", events.to_users([self.bob.pk])),
+                ("invitation.updated", events.to_users([self.alice.pk])),
+            ],
+        )
         self.assertFalse(Membership.objects.filter(room=self.secret, user=self.bob).exists())
 
     def test_inviting_into_a_private_room_one_cannot_moderate_is_forbidden(self):
@@ -185,7 +194,13 @@ class AnswerTests(InvitationTestCase):
         invitation.refresh_from_db()
         self.assertEqual(invitation.status, Status.DECLINED)
         self.assertTrue(self.notifications(self.bob)[0].is_read)
-        self.assertEqual(sent, [("notification.updated", events.to_users([self.bob.pk]))])
+        self.assertEqual(
+            sent,
+            [
+                ("notification.updated", events.to_users([self.bob.pk])),
+                ("invitation.updated", events.to_users([self.alice.pk])),
+            ],
+        )
         with self.assertRaises(errors.Closed):
             services.invitation_accept(invitation=invitation, user=self.bob)
 
@@ -195,7 +210,13 @@ class AnswerTests(InvitationTestCase):
         _, sent = self.captured(
             lambda: services.invitation_revoke(invitation=invitation, actor=self.alice)
         )
-        self.assertEqual(sent, [("notification.removed", events.to_users([self.bob.pk]))])
+        self.assertEqual(
+            sent,
+            [
+                ("notification.removed", events.to_users([self.bob.pk])),
+                ("invitation.updated", events.to_users([self.alice.pk])),
+            ],
+        )
         self.assertFalse(Notification.objects.filter(pk=notification.pk).exists())
 
     def test_who_may_revoke(self):

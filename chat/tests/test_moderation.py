@@ -94,7 +94,9 @@ class AdminCutsOffSocketsTests(ModerationSocketTestCase):
         )
         self.assertEqual(response.status_code, 302)
         await self.assertCutOff(bob, "banned", 4403)
-        await self.expect(alice, "member.removed", user={"id": self.bob.pk, "username": "bob"})
+        await self.expect(
+            alice, "member.removed", user={"id": self.bob.pk, "username": "bob", "display_name": ""}
+        )
         await self.expect(alice, "presence", user="bob", status="offline")
         await self.refused_on_open(self.bob, 4403)
         self.assertEqual(
@@ -174,6 +176,11 @@ class AdminCutsOffSocketsTests(ModerationSocketTestCase):
             "date_joined_1": "00:00:00",
             "initial-date_joined_0": "2026-01-01",
             "initial-date_joined_1": "00:00:00",
+            # The profile inline (display name), left empty.
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "0",
+            "profile-MIN_NUM_FORMS": "0",
+            "profile-MAX_NUM_FORMS": "1",
         }  # is_active left unticked: deactivated
         response = await database_sync_to_async(self.admin.post)(url, form)
         self.assertEqual(response.status_code, 302, response.content[:3000])

@@ -112,7 +112,7 @@ def _database_view(room) -> dict[int, tuple]:
     }
 
 
-@override_settings(CHANNEL_LAYERS=FAULTY_LAYER, CHAT_RATE_MESSAGES=100_000)
+@override_settings(CHANNEL_LAYERS=FAULTY_LAYER, CHAT_RATE_MESSAGES=100_000, CHAT_RATE_ROOMS=100_000)
 class FaultScheduleTests(TransactionTestCase):
     """For many random fault schedules, every client's final view equals the database."""
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import SimpleTestCase, override_settings
 
 from chat import errors, events
-from chat.models import Message
+from chat.models import Message, Profile
 from chat.policy import Access
 from chat.realtime import protocol
 from chat.realtime.hub import EVERYONE_TOPIC, room_topic, topic_group, user_topic
@@ -290,6 +290,7 @@ class ErrorFrameTestCase(SimpleTestCase):
 class MessageDataTestCase(SimpleTestCase):
     def make(self, **fields) -> Message:
         author = get_user_model()(id=7, username="alice")
+        author.profile = Profile(display_name="Alice Liddell")
         values = {
             "id": 981,
             "rev": 1234,
@@ -309,7 +310,7 @@ class MessageDataTestCase(SimpleTestCase):
                 "id": 981,
                 "rev": 1234,
                 "room": "general",
-                "author": {"id": 7, "username": "alice"},
+                "author": {"id": 7, "username": "alice", "display_name": "Alice Liddell"},
                 "body": "hello",
                 "created_at": "2026-11-21T12:00:00.123456Z",
                 "edited_at": None,

@@ -54,7 +54,9 @@ class MessageSendTestCase(ServiceTestCase):
         self.assertEqual(data["id"], message.pk)
         self.assertEqual(data["body"], "hello world")
         self.assertEqual(data["room"], "general")
-        self.assertEqual(data["author"], {"id": self.alice.pk, "username": "alice"})
+        self.assertEqual(
+            data["author"], {"id": self.alice.pk, "username": "alice", "display_name": ""}
+        )
         self.assertEqual(self.room_rev(), 1)
         self.assertIsNotNone(Room.objects.get().last_activity_at)
 

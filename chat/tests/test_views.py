@@ -306,7 +306,9 @@ class ApiGetTestCase(ApiTestCase):
         self.assertEqual(self.ids(response), [m.pk for m in self.messages[-50:]])
         self.assertIs(response.json()["has_more"], True)
         first = response.json()["messages"][0]
-        self.assertEqual(first["author"], {"id": self.bob.pk, "username": "bob"})
+        self.assertEqual(
+            first["author"], {"id": self.bob.pk, "username": "bob", "display_name": ""}
+        )
         self.assertTrue(first["created_at"].endswith("Z"))
 
     def test_before_and_limit(self):

@@ -10,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chat.errors import Empty, Invalid, TooLong
-from chat.models import Membership, MessageMention
+from chat.models import Membership, Message, MessageMention
 
 from .. import selectors
 from ..events import (
@@ -253,20 +253,9 @@ def notifications_notify_direct(*, message) -> None:
     recipients -= mentioned
     if not recipients:
         return
-    names = dict(
-        get_user_model().objects.filter(pk__in=room.direct_user_ids()).values_list("pk", "username")
-    )
-    author_name = message.author.get_username()
+    names = _direct_names(room)
     notifications = []
     for user_id in sorted(recipients):
-        others = sorted(
-            (
-                name
-                for person_id, name in names.items()
-                if person_id not in (user_id, message.author_id)
-            ),
-            key=str.casefold,
-        )
         notifications.append(
             Notification(
                 user_id=user_id,
@@ -274,7 +263,7 @@ def notifications_notify_direct(*, message) -> None:
                 actor_id=message.author_id,
                 room_id=room.pk,
                 message=message,
-                reason=direct_reason(author_name=author_name, others=others),
+                reason=_direct_reason_for(names, author_id=message.author_id, user_id=user_id),
             )
         )
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
@@ -283,6 +272,89 @@ def notifications_notify_direct(*, message) -> None:
     for user_id in sorted(created):
         data = {"notification": created[user_id], "unread": unread[user_id]}
         emit_to_user(user_id, NOTIFICATION_NEW, data)
+
+
+def _direct_names(room) -> dict[int, str]:
+    """Return the usernames of a conversation's people, by id."""
+    people = get_user_model().objects.filter(pk__in=room.direct_user_ids())
+    return dict(people.values_list("pk", "username"))
+
+
+def _direct_reason_for(names: dict[int, str], *, author_id: int, user_id: int) -> str:
+    """Return the reason of the notification of `user_id` of a message by `author_id`."""
+    others = sorted(
+        (name for person_id, name in names.items() if person_id not in (user_id, author_id)),
+        key=str.casefold,
+    )
+    return direct_reason(author_name=names.get(author_id, ""), others=others)
+
+
+@transaction.atomic
+def notifications_follow_direct_deletion(*, message) -> None:
+    """Keep the unread notifications of a deleted conversation message off it, live.
+
+    Each is moved (notification.updated) to the newest message by someone else that its
+    person has not read yet (above their read marker), or withdrawn (notification.removed)
+    when there is none, or when that message notified them already (a mention). A
+    notification already read stays, as a read mention does. `message` needs `room`.
+    """
+    # Locked, so that one read meanwhile in another tab is not moved behind its back.
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(message=message, kind=Kind.DIRECT, read_at__isnull=True)
+        .values_list("pk", "user_id")
+    )
+    if not rows:
+        return
+    room = message.room
+    markers = dict(
+        Membership.objects.filter(
+            room_id=room.pk, user_id__in=[user for _, user in rows]
+        ).values_list("user_id", "last_read_rev")
+    )
+    names = _direct_names(room)
+    withdrawn, moved = {}, defaultdict(set)
+    # A query or two per person: a conversation has at most eight.
+    for notification_id, user_id in rows:
+        newest = _newest_unread_by_others(room=room, user_id=user_id, marker=markers.get(user_id))
+        told = newest is not None and (
+            Notification.objects.filter(user_id=user_id, message=newest).exists()
+        )
+        if newest is None or told:
+            withdrawn[user_id] = [notification_id]
+            continue
+        Notification.objects.filter(pk=notification_id).update(
+            message=newest,
+            actor_id=newest.author_id,
+            created_at=newest.created_at,
+            reason=_direct_reason_for(names, author_id=newest.author_id, user_id=user_id),
+        )
+        moved[newest.pk].add(user_id)
+    if withdrawn:
+        Notification.objects.filter(pk__in=[ids[0] for ids in withdrawn.values()]).delete()
+    unread = selectors.unread_counts(user_ids={user_id for _, user_id in rows})
+    for user_id in sorted(withdrawn):
+        data = {"ids": withdrawn[user_id], "unread": unread[user_id]}
+        emit_to_user(user_id, NOTIFICATION_REMOVED, data)
+    for message_id, user_ids in moved.items():
+        notifications = selectors.message_notifications(message_id=message_id, user_ids=user_ids)
+        for user_id in sorted(notifications):
+            data = {"notification": notifications[user_id], "unread": unread[user_id]}
+            emit_to_user(user_id, NOTIFICATION_UPDATED, data)
+
+
+def _newest_unread_by_others(*, room, user_id: int, marker: int | None) -> Message | None:
+    """Return the newest undeleted message of the room by someone other than `user_id`
+    above their read marker (None for someone no longer in the room)."""
+    if marker is None:
+        return None
+    return (
+        Message.objects.filter(room_id=room.pk, deleted_at__isnull=True, created_rev__gt=marker)
+        .exclude(author_id=user_id)
+        .order_by("-created_rev")
+        .only("pk", "author_id", "created_at")
+        .first()
+    )
 
 
 # --- invitations ---------------------------------------------------------------------

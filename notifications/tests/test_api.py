@@ -80,7 +80,7 @@ class NotificationListApiTestCase(ApiTestCase):
                 "reason": "@alice mentioned you in #General",
                 "room": {"slug": "general", "name": "General", "kind": "room"},
                 "message": {"id": message.pk, "created_rev": message.rev},
-                "actor": {"id": self.alice.pk, "username": "alice"},
+                "actor": {"id": self.alice.pk, "username": "alice", "display_name": ""},
                 "created_at": notification.created_at.isoformat()[:26] + "Z",
                 "read": False,
                 "text": None,

@@ -25,6 +25,7 @@ import { MentionsUI } from "./chat/mentions_ui.js";
 import { MessageActions } from "./chat/message_actions_ui.js";
 import { Outbox } from "./chat/outbox.js";
 import { OutboxView } from "./chat/outbox_ui.js";
+import { ProfileCard } from "./chat/profile_card_ui.js";
 import { syncFrame } from "./chat/protocol.js";
 import { formatUntil, toInt } from "./chat/render.js";
 import { RoomClient } from "./chat/room_client.js";
@@ -93,6 +94,18 @@ function csrfToken() {
     document.querySelector("input[name=csrfmiddlewaretoken]")?.value ??
     null
   );
+}
+
+/** Redraw the messages of `user` shown under another display name (not one being edited). */
+function renameAuthor(view, user) {
+  const name = user.display_name;
+  if (typeof name !== "string") return; // a server without display names
+  for (const [id, shown] of view.views) {
+    const msg = view.timeline.get(id);
+    if (!msg || msg.author.id !== user.id || (msg.author.display_name ?? "") === name) continue;
+    msg.author = { ...msg.author, display_name: name };
+    if (!shown.editing) view.redraw(id);
+  }
 }
 
 /** Take over the room page `root` (#room), on the tab's connection. */
@@ -241,6 +254,22 @@ export function startRoom(root, tab) {
     navigate: (url) => window.location.assign(url),
     showNotice,
   }).listen();
+  // A new display name shows on the person's messages at once, as in the member list.
+  tab.on("member.updated", (frame) => {
+    const user = frame.member?.user;
+    if (frame.room === cfg.slug && user) renameAuthor(view, user);
+  });
+  // A person's name, in a message or the member list, opens their profile card.
+  if (root.dataset.usersUrl) {
+    new ProfileCard({
+      api: new Api({ csrfToken }),
+      usersUrl: root.dataset.usersUrl,
+      openDirect: directOpener ? (username) => directOpener.open([username]) : null,
+      navigate: (url) => window.location.assign(url),
+      editUrl: root.dataset.profileSettingsUrl || null,
+      currentSlug: cfg.slug,
+    }).listen(root);
+  }
   const directForm = root.querySelector('[data-js="direct-form"]');
   if (directOpener && directForm) {
     new DirectForm({

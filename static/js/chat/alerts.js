@@ -6,6 +6,8 @@
 // sent, and the room's `notify` carries the effective level (a room's own setting, or the
 // user's default).
 
+import { displayName } from "./people.js";
+
 // The longest body an alert shows, in characters; operating systems clip long ones anyway.
 export const ALERT_BODY_MAX = 200;
 
@@ -54,10 +56,9 @@ function messageAlert(frame, { me, rooms, viewing, visible, defaults }) {
   const wanted = level === "all" || (level === "mentions" && mentionsMe(message, me));
   if (!wanted) return null;
   if (visible && viewing === slug) return null; // the person is looking at it
+  const author = displayName(message.author) || "Someone";
   return {
-    title: direct
-      ? `${message.author?.username ?? "Someone"} (direct message)`
-      : `${message.author?.username ?? "Someone"} in #${room.name ?? slug}`,
+    title: direct ? `${author} (direct message)` : `${author} in #${room.name ?? slug}`,
     body: plainExcerpt(message.body),
     tag: String(message.id),
     roomSlug: slug,

@@ -2,10 +2,14 @@
 // people's names), opening one (POST /api/direct/, then its page), and the sidebar's
 // "New message" control with names suggested from the people search as one types.
 
-/** What a direct conversation is called for me: the others' names, or "Only you". */
+import { displayName, hasDisplayName, namesList } from "./people.js";
+
+/**
+ * What a direct conversation is called for me: the others' names (display names where
+ * they chose one, as the server titles it), or "Only you".
+ */
 export function directTitle(room) {
-  const names = (room?.members ?? []).map((member) => member.username);
-  return names.length ? names.join(", ") : "Only you";
+  return namesList(room?.members) || "Only you";
 }
 
 /** Whether a room (state, or room object) is a direct conversation. */
@@ -75,6 +79,8 @@ export class DirectForm {
         ...users.map((user) => {
           const option = document.createElement("option");
           option.value = user.username;
+          // The search matches display names too: show the one that matched.
+          if (hasDisplayName(user)) option.label = displayName(user);
           return option;
         }),
       );

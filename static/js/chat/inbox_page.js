@@ -2,7 +2,8 @@
 // (newest first, or those before `?before=<id>`) with forms that work without
 // JavaScript; this keeps it current from the Inbox store (inbox.js): new notifications
 // appear on top, read ones lose their unread style, withdrawn ones disappear, all
-// without a reload. The forms then mark read through the API instead of a reload.
+// without a reload. The forms then mark read and answer invitations through the API
+// instead of a reload.
 
 import { answerFromButton, followNotification, inboxUrls } from "./bell_ui.js";
 import {
@@ -14,6 +15,7 @@ import {
   timeAgo,
 } from "./inbox.js";
 import { isPendingInvitation } from "./invitations.js";
+import { nameWithHandle } from "./people.js";
 import { avatarColour, findParts, h } from "./render.js";
 
 // How often the "5 min ago" times are said again.
@@ -156,7 +158,7 @@ export class InboxPage {
     const actor = notification.actor?.username;
     avatar.className = `avatar ${actor ? avatarColour(actor) : "avatar-system"}`;
     avatar.textContent = actor ? [...actor][0].toUpperCase() : "!";
-    find("item-actor").textContent = actor ? `@${actor}` : "";
+    find("item-actor").textContent = actor ? nameWithHandle(notification.actor) : "";
 
     const room = find("item-room");
     room.hidden = !notification.room;
@@ -183,12 +185,16 @@ export class InboxPage {
       for (const button of actions.querySelectorAll("button")) {
         button.dataset.invitationId = notification.invitation.id;
       }
+      // Filled as the server fills it: the same form whether rendered there or here.
+      const field = actions.querySelector('[data-js="item-invitation-id"]');
+      if (field) field.value = String(notification.invitation.id);
     }
   }
 
   async onInvitationClick(event) {
     const button = event.target.closest("button[data-invitation-action]");
     if (!button) return;
+    event.preventDefault(); // answered through the API: the form does not post itself
     const li = button.closest(".inbox-item");
     li.querySelector(".inbox-error")?.remove();
     const error = await answerFromButton(button, this.tab.api);

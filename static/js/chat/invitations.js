@@ -1,7 +1,8 @@
 // invitations.js: invitations and invite links as data (docs/protocol.md,
-// "Invitations"): who may invite, the URLs of the API, answering an invitation, and how
-// a link reads. invite_ui.js (the room's dialog), bell_ui.js and inbox_page.js (the
-// Accept and Decline buttons) draw from it. Pure apart from the Api passed in.
+// "Invitations"): who may invite, the URLs of the API, answering an invitation, how a
+// link reads, and a room's pending invitations kept live. invite_ui.js (the room's
+// dialog), bell_ui.js and inbox_page.js (the Accept and Decline buttons) draw from it.
+// Pure apart from the Api passed in.
 
 export const MY_INVITATIONS_URL = "/api/invitations/";
 export const USERS_URL = "/api/users/";
@@ -76,5 +77,73 @@ export function linkRequest({ hours, uses }) {
     return { body: { expires_in_hours: parse(hours, "Hours"), max_uses: parse(uses, "Uses") } };
   } catch (error) {
     return { error: error.message };
+  }
+}
+
+/**
+ * A room's pending invitations after one of them changed (an `invitation.updated`
+ * frame's `invitation`): a pending one is added in its place (newest first, by id) or
+ * replaced; an accepted, declined or revoked one leaves. `list` is left unchanged.
+ */
+export function pendingAfter(list, invitation) {
+  const others = list.filter((item) => item.id !== invitation.id);
+  if (invitation.status !== "pending") return others;
+  if (others.length < list.length) {
+    return list.map((item) => (item.id === invitation.id ? invitation : item));
+  }
+  const at = others.findIndex((item) => item.id < invitation.id);
+  return at === -1 ? [...others, invitation] : [...others.slice(0, at), invitation, ...others.slice(at)];
+}
+
+/**
+ * The pending invitations of one room, as its invite dialog shows them: fetched with
+ * GET /api/rooms/<slug>/invitations/, then kept by `invitation.updated` frames. A frame
+ * heard while a fetch is on its way is applied to the fetch's answer too, which may
+ * have been read before that change.
+ */
+export class PendingInvitations {
+  constructor() {
+    this.items = null; // null until a fetch answered
+    this.heard = null; // the changes heard while fetches are on their way
+    this.fetches = 0;
+  }
+
+  get loaded() {
+    return this.items !== null;
+  }
+
+  list() {
+    return this.items ?? [];
+  }
+
+  /** A fetch of the list starts. */
+  fetching() {
+    if (this.fetches++ === 0) this.heard = [];
+  }
+
+  /** A fetch answered with the room's pending invitations (newest first). */
+  reset(invitations) {
+    let items = [...invitations];
+    for (const invitation of this.heard ?? []) items = pendingAfter(items, invitation);
+    this.items = items;
+    this.fetchDone();
+  }
+
+  /** A fetch failed: the list stays as it was. */
+  failed() {
+    this.fetchDone();
+  }
+
+  fetchDone() {
+    this.fetches = Math.max(0, this.fetches - 1);
+    if (this.fetches === 0) this.heard = null;
+  }
+
+  /** An invitation of the room changed; return whether the list is to be drawn again. */
+  apply(invitation) {
+    this.heard?.push(invitation);
+    if (this.items === null) return false;
+    this.items = pendingAfter(this.items, invitation);
+    return true;
   }
 }

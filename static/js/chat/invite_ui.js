@@ -4,7 +4,9 @@
 // (create with an expiry and a use limit, copy, revoke).
 //
 // The button shows only to those who may invite (invitations.js's canInvite, from the
-// `view` frame's `me` and the room). The dialog reads its lists each time it opens.
+// `view` frame's `me` and the room). The dialog reads its lists each time it opens; the
+// pending invitations then follow `invitation.updated` frames (another moderator
+// invites or revokes, an invitee answers) without a reload.
 
 import {
   canInvite,
@@ -12,6 +14,7 @@ import {
   inviteLinkRevokeUrl,
   linkRequest,
   linkSummary,
+  PendingInvitations,
   usersSearchUrl,
 } from "./invitations.js";
 import { h } from "./render.js";
@@ -43,6 +46,7 @@ export class InviteView {
     this.urls = { invitations: root.dataset.invitationsUrl, links: root.dataset.linksUrl };
     this.room = { private: root.dataset.private === "true" };
     this.me = null;
+    this.pending = new PendingInvitations();
     this.searchTimer = null;
     this.searched = "";
   }
@@ -62,6 +66,14 @@ export class InviteView {
       const moderates = this.me.staff || role === "owner" || role === "moderator";
       this.me = { ...this.me, role, can_moderate: moderates };
       this.draw();
+    });
+    this.tab.on("invitation.updated", (frame) => {
+      if (frame.room !== this.slug || !frame.invitation) return;
+      if (this.pending.apply(frame.invitation)) this.drawPending();
+    });
+    this.tab.on("hello", () => {
+      // Frames may have been missed while the socket was down: read the lists again.
+      if (this.ui.dialog.open) this.refresh();
     });
     this.tab.on("room.updated", (frame) => {
       if (frame.room?.slug !== this.slug) return;
@@ -109,15 +121,22 @@ export class InviteView {
   }
 
   async refresh() {
+    this.pending.fetching();
     try {
       const { invitations } = await this.api.get(this.urls.invitations);
-      this.drawPending(invitations);
-      if (this.me?.can_moderate) {
-        const { links } = await this.api.get(this.urls.links);
-        this.drawLinks(links);
-      }
+      this.pending.reset(invitations);
     } catch (error) {
+      this.pending.failed();
       this.setStatus(error.detail || "Could not load the invitations.", { error: true });
+      return;
+    }
+    this.drawPending();
+    if (!this.me?.can_moderate) return;
+    try {
+      const { links } = await this.api.get(this.urls.links);
+      this.drawLinks(links);
+    } catch (error) {
+      this.setStatus(error.detail || "Could not load the invite links.", { error: true });
     }
   }
 
@@ -166,7 +185,8 @@ export class InviteView {
     }
   }
 
-  drawPending(invitations) {
+  drawPending() {
+    const invitations = this.pending.list();
     this.ui.pending.replaceChildren(...invitations.map((item) => this.renderInvitation(item)));
     this.ui.pendingEmpty.hidden = invitations.length > 0;
   }

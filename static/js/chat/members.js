@@ -210,7 +210,11 @@ export class Members {
 
 function normalise(member) {
   return {
-    user: { id: member.user.id, username: String(member.user.username ?? "") },
+    user: {
+      id: member.user.id,
+      username: String(member.user.username ?? ""),
+      display_name: String(member.user.display_name ?? ""),
+    },
     role: member.role ?? "member",
     muted: Boolean(member.muted),
     muted_until: member.muted ? (member.muted_until ?? null) : null,

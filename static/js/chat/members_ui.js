@@ -5,7 +5,7 @@
 
 import { memberActionUrl } from "./api.js";
 import { isMuted, ROLE_LABELS } from "./members.js";
-import { avatar, h } from "./render.js";
+import { avatar, h, personNameParts } from "./render.js";
 
 export class MembersView {
   /**
@@ -143,6 +143,7 @@ export class MembersView {
     const key = member.user.id === null ? `m:@${member.user.username}` : `m:${member.user.id}`;
     const signature = JSON.stringify([
       member.user.username,
+      member.user.display_name ?? "",
       member.role,
       muted,
       muted ? member.muted_until : null,
@@ -163,8 +164,7 @@ export class MembersView {
     li.dataset.muted = String(muted);
 
     const main = h("span", "member-main");
-    const name = h("span", "member-name", username);
-    main.append(name);
+    main.append(...personNameParts(member.user, "member-name", "member-handle"));
     if (member.isMe) main.append(h("span", "member-you", "you"));
     if (member.role === "owner" || member.role === "moderator") {
       main.append(h("span", `role-badge role-${member.role}`, ROLE_LABELS[member.role]));
@@ -209,13 +209,13 @@ export class MembersView {
     const mayUnban = this.members.mayUnban();
     return {
       key: `b:${entry.user.id}`,
-      signature: JSON.stringify([username, mayUnban]),
+      signature: JSON.stringify([username, entry.user.display_name ?? "", mayUnban]),
       build: () => {
         const li = h("li", "member is-banned");
         li.dataset.username = username;
         li.dataset.userId = entry.user.id;
         const main = h("span", "member-main");
-        main.append(h("span", "member-name", username));
+        main.append(...personNameParts(entry.user, "member-name", "member-handle"));
         li.append(avatar(username), main);
         if (mayUnban) {
           const button = h("button", "btn btn-ghost btn-sm member-unban", "Unban");

@@ -3,6 +3,7 @@
 // runs at import time but the time formats, so node can import it too.
 
 import { highlightParts } from "./mentions.js";
+import { displayName, handle, hasDisplayName } from "./people.js";
 
 const AVATAR_COLOURS = 8; // .avatar-c0 ... .avatar-c7 in app.css; chat_tags.avatar_colour agrees
 
@@ -32,6 +33,30 @@ export function avatar(username) {
   const node = h("span", `avatar ${avatarColour(username)}`, initial);
   node.setAttribute("aria-hidden", "true");
   return node;
+}
+
+/**
+ * A person's name that opens their profile card (profile_card_ui.js): a button showing
+ * the display name, with "@username" in its title. templates/chat/room_detail.html
+ * renders the same markup for a message's author.
+ */
+export function personName(user, className) {
+  const button = h("button", `person-name ${className}`, displayName(user));
+  button.type = "button";
+  button.dataset.profile = user.username;
+  button.title = handle(user);
+  button.setAttribute("aria-haspopup", "dialog");
+  return button;
+}
+
+/**
+ * A person's name and, when it is a display name, "@username" beside it, so that people
+ * can tell who is who and know how to mention them.
+ */
+export function personNameParts(user, nameClass, handleClass) {
+  const parts = [personName(user, nameClass)];
+  if (hasDisplayName(user)) parts.push(h("span", `person-handle ${handleClass}`, handle(user)));
+  return parts;
 }
 
 export function actionButton(action, label) {
@@ -129,11 +154,12 @@ export function renderMessage(msg, me, mentionName) {
   if (Number.isInteger(msg.created_rev)) li.dataset.createdRev = msg.created_rev;
   li.dataset.authorId = msg.author.id;
   li.dataset.author = msg.author.username;
+  li.dataset.authorName = msg.author.display_name ?? "";
 
   const meta = h("div", "message-meta");
   const time = h("time", "message-time");
   fillTime(time, msg.created_at);
-  meta.append(h("span", "message-author", msg.author.username), time);
+  meta.append(...personNameParts(msg.author, "message-author", "message-handle"), time);
   if (msg.edited_at && !msg.deleted) meta.append(h("span", "message-edited", "(edited)"));
 
   const body = msg.deleted
@@ -165,7 +191,11 @@ export function messageFromElement(li, slug) {
     rev: toInt(li.dataset.rev),
     created_rev: toInt(li.dataset.createdRev) || toInt(li.dataset.rev),
     room: slug,
-    author: { id: toInt(li.dataset.authorId), username: li.dataset.author ?? "" },
+    author: {
+      id: toInt(li.dataset.authorId),
+      username: li.dataset.author ?? "",
+      display_name: li.dataset.authorName ?? "",
+    },
     body: deleted ? "" : (li.querySelector(".message-body")?.textContent ?? ""),
     created_at: li.querySelector("time")?.getAttribute("datetime") ?? "",
     edited_at: li.dataset.editedAt || null,

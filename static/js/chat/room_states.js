@@ -36,9 +36,14 @@ export function applyFrame(rooms, frame, me) {
       room.last_read_rev = Math.max(room.last_read_rev, read.last_read_rev);
       room.stale = true;
     }
-  } else if (kind === "member.updated" && frame.member?.user?.id === me) {
+  } else if (kind === "member.updated" && frame.member?.user) {
     const room = next[frame.room];
-    if (room) room.role = frame.member.role;
+    const user = frame.member.user;
+    if (room && user.id === me) room.role = frame.member.role;
+    else if (room?.members) {
+      // A conversation is called by its people's names: someone took a new one.
+      room.members = room.members.map((member) => (member.id === user.id ? user : member));
+    }
   } else if (kind === "member.removed" && frame.user?.id === me) {
     delete next[frame.room];
   } else if (kind === "rooms.removed") {

@@ -245,3 +245,14 @@ test("a hello too large for one frame brings its rooms in rooms frames", () => {
   assert.deepEqual(tab.rooms.all().map((r) => r.slug), ["a", "b"]);
   assert.equal(tab.rooms.totalUnread(), 2);
 });
+
+test("a conversation follows its people's new display names; other rooms ignore them", () => {
+  const bob = { id: 9, username: "bob", display_name: "" };
+  let rooms = { "dm-1": { ...room("dm-1"), kind: "direct", members: [bob] }, general: room("general") };
+  const renamed = { ...bob, display_name: "Bob B." };
+  rooms = applyFrame(rooms, { type: "member.updated", room: "dm-1", member: { user: renamed, role: "member" } }, ME);
+  rooms = applyFrame(rooms, { type: "member.updated", room: "general", member: { user: renamed, role: "member" } }, ME);
+  assert.deepEqual(rooms["dm-1"].members, [renamed]);
+  assert.equal(rooms["dm-1"].role, room("dm-1").role);
+  assert.equal(rooms.general.members, undefined);
+});

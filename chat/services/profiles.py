@@ -1,0 +1,42 @@
+"""What people show of themselves: their display name."""
+
+from django.db import transaction
+
+from .. import events, ratelimit
+from ..errors import RateLimited
+from ..models import Membership, Profile
+from ..records import member_data, user_record
+from ..validation import clean_display_name
+
+# A display name change tells every room the person is in: a bucket keeps that rare.
+PROFILE_CHANGES = 10
+PROFILE_CHANGES_PERIOD = 3600.0
+
+
+@transaction.atomic
+def profile_update(*, user, display_name, by_staff: bool = False) -> dict:
+    """Set the user's display name ("" for none); tell their rooms' member lists at once.
+
+    People's own changes are rate-limited, staff's (from the admin) are not. Return the
+    user's record.
+    """
+    name = clean_display_name(display_name)
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.display_name == name:  # a new profile's is "": nothing to tell
+        return user_record(user)
+    if by_staff:
+        retry_after = 0.0
+    else:
+        retry_after = ratelimit.take_token(
+            key=f"profile:{user.pk}", capacity=PROFILE_CHANGES, period=PROFILE_CHANGES_PERIOD
+        )
+    if retry_after:
+        raise RateLimited("You are changing your profile too often.", retry_after=retry_after)
+    profile.display_name = name
+    profile.save(update_fields=["display_name", "updated_at"])
+    user.profile = profile  # what this request goes on to show
+    memberships = Membership.objects.filter(user=user, banned=False)
+    for membership in memberships.select_related("user__profile"):
+        data = {"member": member_data(membership)}
+        events.emit(events.Event(events.MEMBER_UPDATED, data, events.to_room(membership.room_id)))
+    return user_record(user)
