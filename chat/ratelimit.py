@@ -7,12 +7,15 @@ compare-and-set, so a lock makes the update atomic within the process.
 """
 
 import logging
+import math
 import threading
 import time
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
+
+from .errors import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +68,18 @@ def take_token(*, key: str, capacity: int, period: float) -> float:
             return round((1 - tokens) / rate, 3)
         cache.set(cache_key, (tokens - 1, now), timeout=ttl)
         return 0.0
+
+
+def wait_in_words(seconds: float) -> str:
+    """Say a wait in whole minutes, rounded up: "1 minute", "15 minutes"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def require_token(*, key: str, capacity: int, period: float, refusal: str) -> None:
+    """Take one token from the bucket `key`, or raise RateLimited saying `refusal`, in
+    which `{wait}` becomes the wait in words."""
+    retry_after = take_token(key=key, capacity=capacity, period=period)
+    if retry_after:
+        detail = refusal.format(wait=wait_in_words(retry_after))
+        raise RateLimited(detail, retry_after=retry_after)

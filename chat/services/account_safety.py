@@ -38,12 +38,6 @@ logger = logging.getLogger(__name__)
 LOGIN_LOCKED = "Too many failed sign-in attempts. Try again in {wait}."
 
 
-def wait_in_words(seconds: float) -> str:
-    """Say a wait in whole minutes, rounded up: "1 minute", "15 minutes"."""
-    minutes = max(1, math.ceil(seconds / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
-
-
 def client_address(request) -> str:
     """Return the address to count a request against.
 
@@ -117,7 +111,7 @@ def login_check(*, username: str, address: str) -> None:
         logger.warning("Login throttle unavailable; allowing a sign-in.", exc_info=True)
         return
     if wait > 0:
-        raise RateLimited(LOGIN_LOCKED.format(wait=wait_in_words(wait)), retry_after=wait)
+        raise RateLimited(LOGIN_LOCKED.format(wait=ratelimit.wait_in_words(wait)), retry_after=wait)
 
 
 def login_failed(*, username: str, address: str) -> None:
@@ -154,29 +148,19 @@ def password_confirm(*, user, password: str, address: str) -> bool:
 
 def signup_allow(*, address: str) -> None:
     """Take one of the address's sign-ups; raise RateLimited when it has none left."""
-    retry_after = ratelimit.take_token(
+    ratelimit.require_token(
         key=f"signup:{address}",
         capacity=settings.ACCOUNT_SIGNUPS_PER_ADDRESS,
         period=settings.ACCOUNT_SIGNUPS_PERIOD,
+        refusal="Too many accounts were created from your network. Try again in {wait}.",
     )
-    if retry_after:
-        raise RateLimited(
-            "Too many accounts were created from your network. "
-            f"Try again in {wait_in_words(retry_after)}.",
-            retry_after=retry_after,
-        )
 
 
 def password_reset_allow(*, address: str) -> None:
     """Take one of the address's reset requests; raise RateLimited when it has none left."""
-    retry_after = ratelimit.take_token(
+    ratelimit.require_token(
         key=f"password-reset:{address}",
         capacity=settings.ACCOUNT_RESETS_PER_ADDRESS,
         period=settings.ACCOUNT_RESETS_PERIOD,
+        refusal="Too many password reset requests from your network. Try again in {wait}.",
     )
-    if retry_after:
-        raise RateLimited(
-            "Too many password reset requests from your network. "
-            f"Try again in {wait_in_words(retry_after)}.",
-            retry_after=retry_after,
-        )

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .. import events, policy, ratelimit
-from ..errors import Forbidden, Invalid, NotFound, NotMember, RateLimited, RoomArchived
+from ..errors import Forbidden, Invalid, NotFound, NotMember, RoomArchived
 from ..models import Membership, ModerationAction, Room
 from ..records import member_data, room_data, user_record
 from .log import log_action
@@ -20,13 +20,12 @@ Kind = ModerationAction.Kind
 def take_join_token(*, user) -> None:
     """Joining and leaving share one bucket per user (CHAT_RATE_JOINS per period), however
     the room is joined: the directory, an invite link, an accepted invitation."""
-    retry_after = ratelimit.take_token(
+    ratelimit.require_token(
         key=f"join:{user.pk}",
         capacity=settings.CHAT_RATE_JOINS,
         period=settings.CHAT_RATE_JOINS_PERIOD,
+        refusal="You are joining and leaving rooms too fast.",
     )
-    if retry_after:
-        raise RateLimited("You are joining and leaving rooms too fast.", retry_after=retry_after)
 
 
 def _actor_access(*, room: Room, actor) -> policy.Access:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from ops import metrics
 
 from .. import events, policy, ratelimit
-from ..errors import Forbidden, NotFound, RateLimited, RoomArchived
+from ..errors import Forbidden, NotFound, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
@@ -24,13 +24,12 @@ from .rooms import room_gone
 
 def _take_send_token(*, user, room: Room) -> None:
     """Sends and edits share one bucket per user and room (CHAT_RATE_MESSAGES per period)."""
-    retry_after = ratelimit.take_token(
+    ratelimit.require_token(
         key=f"send:{user.pk}:{room.pk}",
         capacity=settings.CHAT_RATE_MESSAGES,
         period=settings.CHAT_RATE_PERIOD,
+        refusal="You are sending messages too fast.",
     )
-    if retry_after:
-        raise RateLimited("You are sending messages too fast.", retry_after=retry_after)
 
 
 def _write_access(room: Room, user) -> tuple[policy.Access, Membership | None]:

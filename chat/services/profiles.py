@@ -3,7 +3,6 @@
 from django.db import transaction
 
 from .. import events, ratelimit
-from ..errors import RateLimited
 from ..models import Membership, Profile
 from ..records import member_data, user_record
 from ..validation import clean_display_name
@@ -24,14 +23,13 @@ def profile_update(*, user, display_name, by_staff: bool = False) -> dict:
     profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
     if profile.display_name == name:  # a new profile's is "": nothing to tell
         return user_record(user)
-    if by_staff:
-        retry_after = 0.0
-    else:
-        retry_after = ratelimit.take_token(
-            key=f"profile:{user.pk}", capacity=PROFILE_CHANGES, period=PROFILE_CHANGES_PERIOD
+    if not by_staff:
+        ratelimit.require_token(
+            key=f"profile:{user.pk}",
+            capacity=PROFILE_CHANGES,
+            period=PROFILE_CHANGES_PERIOD,
+            refusal="You are changing your profile too often.",
         )
-    if retry_after:
-        raise RateLimited("You are changing your profile too often.", retry_after=retry_after)
     profile.display_name = name
     profile.save(update_fields=["display_name", "updated_at"])
     user.profile = profile  # what this request goes on to show

@@ -6,11 +6,10 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from .. import events, policy, ratelimit, signals
-from ..errors import Invalid, NotFound, RateLimited
+from ..errors import Invalid, NotFound
 from ..models import Membership, ModerationAction, Room
 from ..records import room_data
 from ..selectors import room_entry, room_member_ids, room_membership_now
-from .account_safety import wait_in_words
 from .log import log_action
 from .members import member_joined
 
@@ -49,16 +48,12 @@ def room_name_taken(name: str, *, excluding: int | None = None) -> bool:
 def _take_room_token(user) -> None:
     if user.is_staff:
         return
-    retry_after = ratelimit.take_token(
+    ratelimit.require_token(
         key=f"room-create:{user.pk}",
         capacity=settings.CHAT_RATE_ROOMS,
         period=settings.CHAT_RATE_ROOMS_PERIOD,
+        refusal="You have created too many rooms lately. Try again in {wait}.",
     )
-    if retry_after:
-        raise RateLimited(
-            f"You have created too many rooms lately. Try again in {wait_in_words(retry_after)}.",
-            retry_after=retry_after,
-        )
 
 
 @transaction.atomic

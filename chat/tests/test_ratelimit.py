@@ -5,7 +5,8 @@ import threading
 from django.core.cache import caches
 from django.test import SimpleTestCase, override_settings
 
-from chat.ratelimit import take_token
+from chat.errors import RateLimited
+from chat.ratelimit import require_token, take_token, wait_in_words
 
 from .servers import RedisServer
 
@@ -25,6 +26,14 @@ class BucketBehaviour:
             take_token(key="k2", capacity=3, period=10)
         self.assertGreater(take_token(key="k2", capacity=3, period=10), 0)
         self.assertEqual(take_token(key="k3", capacity=3, period=10), 0)
+
+    def test_a_refusal_says_the_wait_in_words_and_carries_it(self):
+        refusal = "Slow down. Try again in {wait}."
+        require_token(key="k5", capacity=1, period=600, refusal=refusal)
+        with self.assertRaises(RateLimited) as refused:
+            require_token(key="k5", capacity=1, period=600, refusal=refusal)
+        self.assertEqual(refused.exception.detail, "Slow down. Try again in 10 minutes.")
+        self.assertGreater(refused.exception.retry_after, 599)
 
     def test_concurrent_takers_get_exactly_the_capacity(self):
         barrier = threading.Barrier(20)
@@ -79,3 +88,11 @@ class RedisBucketTests(BucketBehaviour, SimpleTestCase):
         keys = [key.decode() for key in client.keys("*ratelimit:shared*")]
         self.assertEqual(len(keys), 1)
         self.assertEqual(float(client.hget(keys[0], "tokens")), 4.0)
+
+
+class WaitInWordsTests(SimpleTestCase):
+    def test_whole_minutes_rounded_up(self):
+        cases = {0.2: "1 minute", 60: "1 minute", 61: "2 minutes", 900: "15 minutes"}
+        for seconds, words in cases.items():
+            with self.subTest(seconds=seconds):
+                self.assertEqual(wait_in_words(seconds), words)
