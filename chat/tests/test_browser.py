@@ -112,26 +112,41 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
 
     # --- helpers ----------------------------------------------------------------------
 
-    def open_room_as(self, user):
-        """Log in through the real login form in a fresh context; wait for the live room."""
-        context = self.browser.new_context()
+    def new_context(self, **options):
+        """A browser context of its own, closed after the test."""
+        context = self.browser.new_context(**options)
         self.addCleanup(context.close)
+        return context
+
+    def watched_page(self, context, name):
+        """A tab whose uncaught errors, console errors and dialogs count as problems."""
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
-        name = user.username
         page.on("pageerror", lambda error: self.problems.append(f"{name}: {error}"))
         page.on(
             "console",
             lambda msg: msg.type == "error" and self.problems.append(f"{name}: {msg.text}"),
         )
         page.on("dialog", lambda dialog: self.problems.append(f"{name}: dialog {dialog.message}"))
+        return page
 
-        room_path = self.room.get_absolute_url()
-        page.goto(f"{self.live_server_url}{reverse('login')}?next={room_path}")
+    def log_in(self, page, user, path):
+        """Sign `user` in through the real login form, landing on `path`."""
+        page.goto(f"{self.live_server_url}{reverse('login')}?next={path}")
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{self.live_server_url}{room_path}")
+        page.wait_for_url(f"{self.live_server_url}{path}")
+
+    def page_as(self, user, path, *, javascript=True):
+        """A fresh context signed in as `user` (JavaScript on or off), open on `path`."""
+        page = self.watched_page(self.new_context(java_script_enabled=javascript), user.username)
+        self.log_in(page, user, path)
+        return page
+
+    def open_room_as(self, user):
+        """Sign in in a fresh context and wait for the live room."""
+        page = self.page_as(user, self.room.get_absolute_url())
         self.wait_until_live(page)
         return page
 

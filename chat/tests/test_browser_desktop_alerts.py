@@ -9,13 +9,11 @@ close() was called, in window.desktopAlertsShown.
 
 import time
 
-from django.urls import reverse
-
 from chat import services
 from chat.models import Message
 
 from .factories import add_member
-from .test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from .test_browser import TIMEOUT_MS, BrowserTestCase
 
 # How soon after the message is sent its alert must be on screen.
 ALERT_WITHIN_S = 1.0
@@ -96,22 +94,9 @@ class DesktopAlertsInBrowserTests(BrowserTestCase):
         room_path = self.elsewhere.get_absolute_url()
         pages = []
         for number in range(count):
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            name = f"bob tab {number + 1}"
-            page.on("pageerror", lambda error, name=name: self.problems.append(f"{name}: {error}"))
-            page.on(
-                "console",
-                lambda msg, name=name: (
-                    msg.type == "error" and self.problems.append(f"{name}: {msg.text}")
-                ),
-            )
+            page = self.watched_page(context, f"bob tab {number + 1}")
             if number == 0:
-                page.goto(f"{self.live_server_url}{reverse('login')}?next={room_path}")
-                page.fill("#id_username", self.bob.username)
-                page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(f"{self.live_server_url}{room_path}")
+                self.log_in(page, self.bob, room_path)
             else:
                 page.goto(f"{self.live_server_url}{room_path}")
             self.wait_until_live(page)

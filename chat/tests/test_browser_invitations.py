@@ -13,7 +13,7 @@ from django.urls import reverse
 from chat import services
 from chat.models import Invitation, Membership
 
-from .test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from .test_browser import BrowserTestCase
 
 # The product's promise: what happens elsewhere shows within a second.
 WITHIN_MS = 1000
@@ -25,22 +25,8 @@ class InvitationInBrowserTests(BrowserTestCase):
         self.room = services.room_create(name="Hideout", created_by=self.alice, is_private=True)
 
     def open_page_as(self, user, path):
-        """Log in through the real login form and open `path`; wait for the bell's hello."""
-        context = self.browser.new_context()
-        self.addCleanup(context.close)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        name = user.username
-        page.on("pageerror", lambda error: self.problems.append(f"{name}: {error}"))
-        page.on(
-            "console",
-            lambda msg: msg.type == "error" and self.problems.append(f"{name}: {msg.text}"),
-        )
-        page.goto(f"{self.live_server_url}{reverse('login')}?next={path}")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{self.live_server_url}{path}")
+        """Sign in in a fresh context and open `path`; wait for the bell's hello."""
+        page = self.page_as(user, path)
         page.locator('[data-js="bell-button"][aria-label^="Notifications, "]').wait_for()
         return page
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from chat import services
 from chat.models import Invitation, Membership
 
-from .test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from .test_browser import PASSWORD, BrowserTestCase
 
 Status = Invitation.Status
 
@@ -31,25 +31,6 @@ class PendingInvitationsInBrowserTests(BrowserTestCase):
             services.invitation_create(
                 room=self.room, inviter=self.alice, invitee_username=username
             )
-
-    def page_as(self, user, path, *, javascript=True):
-        """Log in through the login form (JavaScript on or off) and open `path`."""
-        context = self.browser.new_context(java_script_enabled=javascript)
-        self.addCleanup(context.close)
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        name = user.username
-        page.on("pageerror", lambda error: self.problems.append(f"{name}: {error}"))
-        page.on(
-            "console",
-            lambda msg: msg.type == "error" and self.problems.append(f"{name}: {msg.text}"),
-        )
-        page.goto(f"{self.live_server_url}{reverse('login')}?next={path}")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{self.live_server_url}{path}")
-        return page
 
     def open_invite_dialog(self, page):
         self.wait_until_live(page)

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from chat.models import Message
 from chat.tests.factories import add_member
-from chat.tests.test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from chat.tests.test_browser import PASSWORD, BrowserTestCase
 from notifications.models import Notification
 
 from .factories import make_notification
@@ -47,35 +47,14 @@ class InboxInBrowserTests(BrowserTestCase):
 
     # --- helpers ----------------------------------------------------------------------
 
-    def new_context(self):
-        context = self.browser.new_context()
-        self.addCleanup(context.close)
-        return context
-
-    def new_page(self, context, name):
-        """A tab whose errors, console errors and dialogs count as problems."""
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.on("pageerror", lambda error: self.problems.append(f"{name}: {error}"))
-        page.on(
-            "console",
-            lambda msg: msg.type == "error" and self.problems.append(f"{name}: {msg.text}"),
-        )
-        page.on("dialog", lambda dialog: self.problems.append(f"{name}: dialog {dialog.message}"))
-        return page
-
     def bob_tabs(self, *paths):
         """Log bob in once, then open a tab of his on each path; wait for their inbox."""
         context = self.new_context()
         tabs = []
         for number, path in enumerate(paths):
-            page = self.new_page(context, f"bob tab {number + 1}")
+            page = self.watched_page(context, f"bob tab {number + 1}")
             if number == 0:
-                page.goto(f"{self.live_server_url}{reverse('login')}?next={path}")
-                page.fill("#id_username", self.bob.username)
-                page.fill("#id_password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(f"{self.live_server_url}{path}")
+                self.log_in(page, self.bob, path)
             else:
                 page.goto(f"{self.live_server_url}{path}")
             self.wait_for_inbox(page)
@@ -206,7 +185,7 @@ class InboxInBrowserTests(BrowserTestCase):
         for tab in (rooms_tab, room_tab):
             self.assertFalse(tab.locator('[data-js="announcement"]').is_visible())
 
-        admin = self.new_page(self.new_context(), "staff")
+        admin = self.watched_page(self.new_context(), "staff")
         add_url = reverse("admin:notifications_announcement_add")
         admin.goto(f"{self.live_server_url}{reverse('admin:login')}?next={add_url}")
         admin.fill("#id_username", staff.username)
