@@ -91,6 +91,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "myproject.urls"
+# `manage.py test`: Django's runner, without the INFO line of every socket in its output.
+TEST_RUNNER = "myproject.test_runner.QuietSocketsRunner"
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "myproject.asgi.application"
 
