@@ -61,7 +61,9 @@ def room_list(request):
         else:
             return redirect(room)
     rooms = selectors.room_list_for_user(user=request.user)
-    return render(request, "chat/room_list.html", {"rooms": rooms, "form": form})
+    unlisted = selectors.visible_room_count(user=request.user) - len(rooms)
+    context = {"rooms": rooms, "unlisted": unlisted, "form": form}
+    return render(request, "chat/room_list.html", context)
 
 
 @login_required

@@ -91,6 +91,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "myproject.urls"
+# The room list and the sidebar show every room of the user's, and at most this many
+# public rooms they are not in (the most recently active); the directory has them all.
+CHAT_ROOM_LIST_OTHERS_MAX = int(os.environ.get("CHAT_ROOM_LIST_OTHERS_MAX", "30"))
+
 # `manage.py test`: Django's runner, without the INFO line of every socket in its output.
 TEST_RUNNER = "myproject.test_runner.QuietSocketsRunner"
 WSGI_APPLICATION = None

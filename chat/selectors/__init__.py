@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from .. import policy
 from ..models import Membership, Message, Room
@@ -15,16 +15,34 @@ from .directory import room_directory  # noqa: F401 (the package's reads)
 from .unread import first_unread_id, member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
 
 
-def room_list_for_user(*, user) -> QuerySet[Room]:
-    """Return the rooms the user may see, most recently active first (direct
-    conversations are listed apart: selectors.direct.direct_conversations)."""
-    return (
+def room_list_for_user(*, user, others_max: int | None = None) -> list[Room]:
+    """Return the rooms the user is a member of, and the most recently active public
+    rooms they are not in (at most `others_max`, CHAT_ROOM_LIST_OTHERS_MAX by default),
+    together most recently active first. Direct conversations are listed apart
+    (selectors.direct.direct_conversations); every public room is in the directory."""
+    if others_max is None:
+        others_max = settings.CHAT_ROOM_LIST_OTHERS_MAX
+    visible = (
         Room.objects.filter(policy.visible_rooms(user))
         .exclude(kind=Room.Kind.DIRECT)
         .annotate(member_count=Count("memberships", filter=Q(memberships__banned=False)))
         # Rooms never active go last on every database (PostgreSQL sorts NULL first).
         .order_by("is_archived", F("last_activity_at").desc(nulls_last=True), "name")
     )
+    mine = Membership.objects.filter(user=user, banned=False).values("room")
+    rooms = list(visible.filter(pk__in=mine)) + list(visible.exclude(pk__in=mine)[:others_max])
+    return sorted(rooms, key=_listing_order)
+
+
+def _listing_order(room: Room) -> tuple:
+    # The order of room_list_for_user's query, for the two lists it merges.
+    activity = room.last_activity_at.timestamp() if room.last_activity_at else float("-inf")
+    return (room.is_archived, -activity, room.name)
+
+
+def visible_room_count(*, user) -> int:
+    """Return how many rooms the user may see, direct conversations left out."""
+    return Room.objects.filter(policy.visible_rooms(user)).exclude(kind=Room.Kind.DIRECT).count()
 
 
 def room_viewer_ids(*, room_id: int, user_ids: list[int]) -> list[int]:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.test import TestCase
+from django.urls import reverse
 from django.utils import timezone
 
 from chat import selectors, services
@@ -261,6 +262,27 @@ class RoomListTestCase(TestCase):
             room.slug: room.member_count for room in selectors.room_list_for_user(user=self.bob)
         }
         self.assertEqual(rooms, {"public": 2, "private": 2})
+
+    def test_public_rooms_one_is_not_in_are_capped_to_the_most_active(self):
+        now = timezone.now()
+        for number in range(5):
+            room = make_room(f"Busy {number}")
+            Room.objects.filter(pk=room.pk).update(last_activity_at=now - timedelta(minutes=number))
+        quiet_but_mine = make_room("Mine")  # never active, but alice's
+        add_member(quiet_but_mine, self.alice)
+        listed = [r.slug for r in selectors.room_list_for_user(user=self.alice, others_max=2)]
+        # Every room of hers (however quiet), and the two most active of the others.
+        self.assertEqual(listed, ["busy-0", "busy-1", "mine", "private"])
+        self.assertEqual(selectors.visible_room_count(user=self.alice), 8)
+
+    def test_the_page_says_how_many_more_the_directory_has(self):
+        for number in range(3):
+            make_room(f"Extra {number}")
+        self.client.force_login(self.bob)
+        with self.settings(CHAT_ROOM_LIST_OTHERS_MAX=2):
+            response = self.client.get(reverse("chat:room_list"))
+        self.assertEqual(len(response.context["rooms"]), 2)
+        self.assertContains(response, "2 more public rooms: browse and search them")
 
 
 class RoomOpenTestCase(TestCase):
