@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the chat consumers."""
+"""ASGI entry point: HTTP goes to Django, WebSockets to the chat consumers and the staff
+dashboard's."""
 
 import os
 
@@ -13,12 +14,19 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from chat.realtime.auth import ResilientAuthMiddlewareStack
 from chat.realtime.origin import SameSiteOriginValidator
 from chat.realtime.routing import websocket_urlpatterns as chat_websocket_urlpatterns
+from ops.processes import HeartbeatMiddleware
+from ops.routing import websocket_urlpatterns as ops_websocket_urlpatterns
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": SameSiteOriginValidator(
-            ResilientAuthMiddlewareStack(URLRouter(chat_websocket_urlpatterns))
-        ),
-    }
+# Each process publishes its heartbeat (the staff dashboard) from its first connection on.
+application = HeartbeatMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": SameSiteOriginValidator(
+                ResilientAuthMiddlewareStack(
+                    URLRouter(ops_websocket_urlpatterns + chat_websocket_urlpatterns)
+                )
+            ),
+        }
+    )
 )

@@ -34,6 +34,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/account/", account_views.account_settings, name="account_settings"),
+    # Before the admin's own URLs, whose catch-all would answer 404 for it.
+    path("admin/ops/", include("ops.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name none (the admin's).
     path("favicon.ico", lambda request: redirect(static("favicon.svg"))),
