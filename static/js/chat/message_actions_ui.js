@@ -1,6 +1,7 @@
 // message_actions_ui.js: what the reader does to a message in the timeline: select it
-// (touch screens have no hover), edit their own in place, delete (their own, or anyone's
-// as a moderator or staff). The server answers with message.updated / message.deleted.
+// (touch screens have no hover: a tap on a message shows its actions, 44px targets in
+// app.css), edit their own in place, delete (their own, or anyone's as a moderator or
+// staff). The server answers with message.updated / message.deleted.
 
 import { deleteFrame, editFrame } from "./protocol.js";
 import { actionButton, h, toInt } from "./render.js";
@@ -81,7 +82,10 @@ export class MessageActions {
   onClick(event) {
     const button = event.target.closest("button[data-action]");
     if (!button) {
-      this.select(event.target.closest("li.message"));
+      // A tap on a name (profile card) or a link does that, not a selection.
+      if (!event.target.closest("a, button, input, textarea, select, summary")) {
+        this.select(event.target.closest("li.message"));
+      }
       return;
     }
     const id = this.idOf(button);
@@ -91,15 +95,19 @@ export class MessageActions {
     else if (button.dataset.action === "cancel-edit") this.view.redraw(id);
   }
 
-  /** Touch screens have no hover: a tap selects a message, which shows its actions (CSS). */
+  /**
+   * Touch screens have no hover: a tap selects a message, which shows its actions and its
+   * time (CSS); a tap on it again, or on a day separator, unselects it.
+   */
   select(li) {
-    if (!li || li.querySelector(".message-editor")) return;
-    const wasSelected = li.classList.contains("is-selected");
+    if (li?.querySelector(".message-editor")) return;
+    const wasSelected = li?.classList.contains("is-selected") ?? true;
     for (const other of this.view.ui.messages.querySelectorAll(".is-selected")) {
       other.classList.remove("is-selected");
     }
-    li.classList.toggle("is-selected", !wasSelected);
-    if (!wasSelected) li.scrollIntoView({ block: "nearest" });
+    if (wasSelected) return;
+    li.classList.add("is-selected");
+    li.scrollIntoView({ block: "nearest" });
   }
 
   onSubmit(event) {

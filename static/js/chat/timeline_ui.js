@@ -1,7 +1,10 @@
 // timeline_ui.js: the list of messages on the page. It draws what the Timeline store
-// holds, in id order, grouped by author; follows the bottom as messages arrive without
-// moving what the reader is looking at; and loads earlier pages (HTTP) when scrolled up.
+// holds, in id order, grouped by author and separated by day (in the reader's time zone);
+// follows the bottom as messages arrive without moving what the reader is looking at; and
+// loads earlier pages (HTTP) when scrolled up.
 
+import { continuesGroup } from "./day_labels.js";
+import { DaySeparators, nextMessageItem, previousMessageItem } from "./day_separators_ui.js";
 import {
   mentionIds,
   mentionNamesFromElement,
@@ -13,7 +16,6 @@ import {
 const PAGE_SIZE = 50;
 const AT_BOTTOM_PX = 48;
 const NEAR_TOP_PX = 120;
-const GROUP_WINDOW_MS = 5 * 60 * 1000; // messages by one author this close share a header
 
 export class TimelineView {
   /**
@@ -21,7 +23,8 @@ export class TimelineView {
    * - timeline: the Timeline store; me(): {id, username, staff, can_moderate};
    * - onSnapshot(msg): every snapshot passes here first (it may acknowledge a send);
    * - historyUrl: the messages API; onUnauthenticated(), showNotice(text);
-   * - mentionName(id): a room member's username (the Members store), to draw mentions.
+   * - mentionName(id): a room member's username (the Members store), to draw mentions;
+   * - timeZone: the days' and groups' time zone, undefined for the browser's own.
    */
   constructor({
     ui,
@@ -32,20 +35,33 @@ export class TimelineView {
     onUnauthenticated,
     showNotice,
     mentionName = () => undefined,
+    timeZone = undefined,
   }) {
     Object.assign(this, { ui, timeline, me, onSnapshot, historyUrl, onUnauthenticated });
+    this.timeZone = timeZone;
     this.showNotice = showNotice;
     this.views = new Map(); // id -> {el, editing}
     this.loadingEarlier = false;
     // Names the server-rendered page resolved, until the member list has come.
     this.renderedNames = new Map();
     this.mentionName = (id) => mentionName(id) ?? this.renderedNames.get(id);
+    this.days = new DaySeparators({
+      list: ui.messages,
+      createdAt: (li) => this.messageOf(li)?.created_at,
+      timeZone,
+    });
   }
 
   listen() {
     this.ui.timeline.addEventListener("scroll", () => this.onScroll(), { passive: true });
     this.ui.newPill.addEventListener("click", () => this.scrollToBottom());
     this.ui.loadEarlier.addEventListener("click", () => this.loadEarlier());
+    this.days.listen();
+  }
+
+  /** The stored message an item of the list shows (undefined for a separator). */
+  messageOf(li) {
+    return li ? this.timeline.get(toInt(li.dataset.id)) : undefined;
   }
 
   // --- drawing ------------------------------------------------------------------------
@@ -64,8 +80,9 @@ export class TimelineView {
       const el = renderMessage(this.timeline.get(msg.id), this.me(), this.mentionName);
       this.views.set(msg.id, { el, editing: false });
       this.insertInOrder(el, msg.id);
+      this.days.place(el);
       this.regroup(el);
-      this.regroup(el.nextElementSibling);
+      this.regroup(nextMessageItem(el));
     }
     return result;
   }
@@ -107,27 +124,32 @@ export class TimelineView {
     }
   }
 
-  /** Place an element by id: ids grow with time, so this is the timeline order. */
+  /**
+   * Place an element by id, right after the message before it: ids grow with time, so
+   * this is the timeline order. Day separators are put right afterwards (DaySeparators).
+   */
   insertInOrder(li, id) {
     let before = this.ui.messages.lastElementChild;
-    while (before && toInt(before.dataset.id) > id) before = before.previousElementSibling;
+    while (before && (!before.dataset.id || toInt(before.dataset.id) > id)) {
+      before = before.previousElementSibling;
+    }
     if (before) before.after(li);
     else this.ui.messages.prepend(li);
   }
 
   /**
-   * A message right after another by the same author, a few minutes apart at most, is
-   * drawn as a continuation: no avatar or name again.
+   * A message right after another by the same author, a few minutes apart at most and on
+   * the same day, is drawn as a continuation: no avatar or name again, and its time only
+   * on hover or focus. The time is then focusable, so a keyboard can show it too.
    */
   regroup(li) {
     if (!li) return;
-    const msg = this.timeline.get(toInt(li.dataset.id));
-    const before = this.timeline.get(toInt(li.previousElementSibling?.dataset.id));
-    const continues =
-      Boolean(msg && before) &&
-      msg.author.id === before.author.id &&
-      Date.parse(msg.created_at) - Date.parse(before.created_at) < GROUP_WINDOW_MS;
+    const above = this.messageOf(previousMessageItem(li));
+    const continues = continuesGroup(above, this.messageOf(li), { timeZone: this.timeZone });
     li.classList.toggle("is-continuation", continues);
+    const time = li.querySelector(".message-time");
+    if (continues) time?.setAttribute("tabindex", "0");
+    else time?.removeAttribute("tabindex");
   }
 
   /**
