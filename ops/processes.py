@@ -208,8 +208,14 @@ class HeartbeatKeeper:
             self._tasks[loop] = loop.create_task(self._keep())
 
     async def _keep(self):
-        while True:
+        task = asyncio.current_task()
+        # redis-py may turn a cancellation inside a command into a ConnectionError, which
+        # publish_now logs: the task asks whether it was cancelled, or a loop closing
+        # (each test's, or a server's at exit) would wait for it for ever.
+        while not task.cancelling():
             await publish_now()
+            if task.cancelling():
+                return
             await asyncio.sleep(settings.OPS_HEARTBEAT_INTERVAL)
 
 
