@@ -16,6 +16,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from chat.tests.test_browser import PASSWORD, TIMEOUT_MS, BrowserTestCase
+from ops.processes import RedisProcesses
 
 # Opens the dashboard's socket from a page; resolves with the code it was closed with.
 CLOSE_CODE_OF = """(path) => new Promise((resolve) => {
@@ -28,7 +29,9 @@ SUM_OF_BARS = """() => [...document.querySelectorAll('[data-js="chart"] rect.ops
 
 
 def forget_sockets_in_redis():
-    """With Redis, forget the sockets that earlier tests' servers, stopped, left there."""
+    """With Redis, forget the sockets and the heartbeats that earlier tests' servers (and
+    this process's own socket tests) left there: the one process listed must be this
+    test's live server."""
     if not settings.REDIS_URL:
         return
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -37,6 +40,7 @@ def forget_sockets_in_redis():
             keys = list(client.scan_iter(pattern))
             if keys:
                 client.delete(*keys)
+        client.delete(RedisProcesses.KEY)
     finally:
         client.close()
 
