@@ -46,6 +46,18 @@ ROOM = "history"
 WARM_UP = 5  # requests per method before the measured ones
 SEED = 5
 MARK = re.compile(r"ingest~([A-Za-z0-9_-]+)~")
+# A stored message of the history, with some Markdown as people write it (issue 16): the
+# page carries its HTML too, rendered once here as the server renders it when sent.
+HISTORY_BODY = (
+    "message {rev} of the **long history**: some `words` to make it a realistic length, "
+    "see https://example.com/m/{rev}"
+)
+# Digits the renderer leaves alone: the HTML of one body, made each message's by replacing them.
+_REV_MARK = "987654321"
+_RENDER = (
+    "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'myproject.settings');"
+    " django.setup(); from chat.rendering import render_body; print(render_body(sys.argv[1]))"
+)
 # The project's query for a page (chat/selectors.py: message_page), written out.
 PAGE_SQL = (
     'SELECT m."id", m."body", m."client_id", m."created_at", m."edited_at", m."deleted_at", '
@@ -133,28 +145,48 @@ def _finish_fill(con, room_id: int) -> tuple[int, int]:
     return first, last
 
 
-def fill_project(db: Path, count: int) -> tuple[int, int]:
-    """Store `count` messages in the room, revisions 1..count; return (first id, last id)."""
+def _html_template(server) -> str:
+    """The server's HTML of HISTORY_BODY, with _REV_MARK where the revision goes."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER, HISTORY_BODY.format(rev=_REV_MARK)],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        cwd=servers.ROOT,
+        check=True,
+    )
+    return done.stdout.rstrip("\n")
+
+
+def fill_project(db: Path, count: int, server) -> tuple[int, int]:
+    """Store `count` messages in the room, revisions 1..count; return (first id, last id).
+
+    With their HTML when the project's messages have it (chat_message.body_html).
+    """
     con = _connect_for_fill(db)
     room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (ROOM,)).fetchone()[0]
     authors = _authors(con)
     times = _times(count)
+    columns = {row[1] for row in con.execute("PRAGMA table_info(chat_message)")}
+    html = _html_template(server) if "body_html" in columns else None
     rows = (
         (
-            f"message {rev} of the long history: some words to make it a realistic length",
+            HISTORY_BODY.format(rev=rev),
             next(times),
             rev,
             rev,
             authors[rev % len(authors)],
             room_id,
+            *(() if html is None else (html.replace(_REV_MARK, str(rev)),)),
         )
         for rev in range(1, count + 1)
     )
+    html_column, html_value = (", body_html", ", ?") if html is not None else ("", "")
     _insert(
         con,
         "INSERT INTO chat_message (body, client_id, created_at, edited_at, deleted_at, rev, "
-        "created_rev, author_id, room_id, mention_ids, mention_all) "
-        "VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?, ?, '', '')",
+        f"created_rev, author_id, room_id, mention_ids, mention_all{html_column}) "
+        f"VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?, ?, '', ''{html_value})",
         rows,
     )
     con.execute(
@@ -441,7 +473,7 @@ def run(server_name: str, args, log) -> dict:
         began = time.monotonic()
         if server_name == "project":
             db = _project_db(server)
-            first, last = fill_project(db, count)
+            first, last = fill_project(db, count, server)
         else:
             db = Path(server.env["NAIVE_DB"])
             first, last = fill_naive(db, count)

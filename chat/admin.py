@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from . import services
+from . import rendering, services
 from .errors import ChatError
 from .models import Invitation, InviteLink, Membership, Message, ModerationAction, Profile, Room
 from .records import display_name_of
@@ -211,6 +213,7 @@ class MessageAdmin(admin.ModelAdmin):
         "room",
         "author",
         "body",
+        "shown_as",
         "client_id",
         "rev",
         "created_at",
@@ -238,6 +241,14 @@ class MessageAdmin(admin.ModelAdmin):
             else:
                 deleted += 1
         self.message_user(request, f"{deleted} message(s) deleted.", messages.SUCCESS)
+
+    @admin.display(description="shown as")
+    def shown_as(self, message):
+        """The body as readers see it: the stored HTML, sanitized again on its way here."""
+        if not message.body_html:
+            return "-"
+        html = mark_safe(rendering.sanitize(message.body_html))  # noqa: S308 (just sanitized)
+        return format_html('<div class="message-body">{}</div>', html)
 
     @admin.display(description="body")
     def short_body(self, message):

@@ -79,3 +79,9 @@ class Closed(ChatError):
     """An invitation already answered or revoked, a link revoked or used up."""
 
     code = "closed"
+
+
+class TooManyReactions(ChatError):
+    """A new emoji on a message that has as many different ones as it may (20)."""
+
+    code = "too_many_reactions"

@@ -26,6 +26,7 @@ from django.db import transaction
 MESSAGE_NEW = "message.new"
 MESSAGE_UPDATED = "message.updated"
 MESSAGE_DELETED = "message.deleted"
+MESSAGE_REACTIONS = "message.reactions"  # its reactions changed (a revision, never unread)
 PRESENCE = "presence"
 TYPING = "typing"
 ROOM_UPDATED = "room.updated"  # to the room: its name, topic, privacy or archive changed

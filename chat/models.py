@@ -147,6 +147,10 @@ class Message(models.Model):
         editable=False,
         choices=[("", "no one"), ("room", "@room"), ("here", "@here")],
     )
+    # The body as sanitized HTML (its Markdown subset, its mentions), rendered by
+    # chat.rendering when it is sent or edited, so that reading a page renders nothing.
+    # `body` stays what the author typed.
+    body_html = models.TextField("body as HTML", blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -195,6 +199,36 @@ class MessageMention(models.Model):
 
     def __str__(self):
         return f"{self.user_id} in #{self.message_id}"
+
+
+# The longest emoji sequence a reaction may be, in code points (chat.validation.clean_emoji):
+# the longest standard ones (families, tag flags) take 7 to 10.
+REACTION_EMOJI_MAX = 32
+
+
+class Reaction(models.Model):
+    """One person's emoji on a message, part of the message's state: every change to a
+    message's reactions takes a revision (services.reactions), which pages rely on."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    emoji = models.CharField(max_length=REACTION_EMOJI_MAX)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # By id: the order people reacted in, which is the order a message shows them.
+        ordering = ["id"]
+        constraints = [
+            # Its index starts with the message: it serves reading a page's reactions too.
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_unique_message_user_emoji"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.user_id} on #{self.message_id}"
 
 
 class ModerationAction(models.Model):

@@ -6,9 +6,10 @@ through the channel layer unchanged; protocol 1 sends them to clients as they ar
 
 from datetime import UTC, datetime
 
+import orjson
 from django.core.exceptions import ObjectDoesNotExist
 
-from .models import Membership, Message, Room
+from .models import Membership, Message, Reaction, Room
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -38,13 +39,14 @@ MESSAGE_FIELDS = (
     "created_rev",
     "mention_ids",
     "mention_all",
+    "body_html",
 )
 
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
     (message_id, rev, author_id, username, display_name, body, created_at, edited_at,
-     deleted_at, client_id, created_rev, mention_ids, mention_all) = row  # fmt: skip
+     deleted_at, client_id, created_rev, mention_ids, mention_all, body_html) = row  # fmt: skip
     deleted = deleted_at is not None
     return {
         "id": message_id,
@@ -52,6 +54,8 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "room": room_slug,
         "author": user_data(author_id, username, display_name),
         "body": "" if deleted else body,
+        # The body rendered when it was written (chat.rendering): sanitized HTML.
+        "html": "" if deleted else body_html,
         "created_at": format_time(created_at),
         "edited_at": format_time(edited_at),
         "deleted": deleted,
@@ -60,14 +64,21 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "created_rev": created_rev,
         "mentions": [int(user_id) for user_id in mention_ids.split(",")] if mention_ids else [],
         "mention_all": mention_all or None,
+        # Filled by whoever read the row (selectors.reactions): a deleted message has none.
+        "reactions": [],
     }
 
 
 def message_data(
-    message: Message, *, room_slug: str | None = None, display_name: str | None = None
+    message: Message,
+    *,
+    room_slug: str | None = None,
+    display_name: str | None = None,
+    reactions: list[dict] | None = None,
 ) -> dict:
     """Return the protocol's Message object (needs `author` loaded; its profile too,
-    unless `display_name` gives the author's)."""
+    unless `display_name` gives the author's; its reactions too, unless `reactions`
+    gives them)."""
     row = (
         message.pk,
         message.rev,
@@ -82,8 +93,77 @@ def message_data(
         message.created_rev,
         message.mention_ids,
         message.mention_all,
+        message.body_html,
     )
-    return message_row_data(row, room_slug if room_slug is not None else message.room.slug)
+    data = message_row_data(row, room_slug if room_slug is not None else message.room.slug)
+    # Only a message changed since it was created can have any (selectors.reactions).
+    if reactions is None and not data["deleted"] and message.rev != message.created_rev:
+        rows = Reaction.objects.filter(message=message.pk).values_list(*REACTION_FIELDS)
+        reactions = reactions_of_rows(rows).get(message.pk)
+    data["reactions"] = reactions or []
+    return data
+
+
+# The fields of a reaction, in the order reactions_of_rows reads them; rows come by
+# Reaction id (the order people reacted in).
+REACTION_FIELDS = (
+    "message_id",
+    "emoji",
+    "user_id",
+    "user__username",
+    "user__profile__display_name",  # a LEFT JOIN, as the author's
+)
+# How many of the people who reacted with one emoji a record names (the first ones), as
+# many as a chip's title shows (static/js/chat/reactions.js); `count` and `user_ids` still
+# hold everyone.
+REACTION_NAMES_MAX = 10
+# A message's reactions, as JSON, stay within this many bytes, so that the message, its
+# body and HTML at their largest, still fits a frame (CHAT_SEND_FRAME_MAX). Past it fewer
+# people are named, then (thousands of reactions on one message) fewer ids are listed;
+# the counts stay exact.
+REACTIONS_MAX_BYTES = 8_000
+
+
+def reactions_of_rows(rows) -> dict[int, list[dict]]:
+    """Return {message id: its reactions} from rows of REACTION_FIELDS, in reaction order.
+
+    A message's reactions are a list of {"emoji", "count", "user_ids", "users"}, in the
+    order each emoji was first used; `users` names the first REACTION_NAMES_MAX people;
+    the list stays within REACTIONS_MAX_BYTES.
+    """
+    by_message: dict[int, dict[str, dict]] = {}
+    for message_id, emoji, user_id, username, display_name in rows:
+        emojis = by_message.setdefault(message_id, {})
+        reaction = emojis.get(emoji)
+        if reaction is None:
+            reaction = emojis[emoji] = {"emoji": emoji, "count": 0, "user_ids": [], "users": []}
+        reaction["count"] += 1
+        reaction["user_ids"].append(user_id)
+        if len(reaction["users"]) < REACTION_NAMES_MAX:
+            reaction["users"].append(user_data(user_id, username, display_name))
+    return {
+        message_id: _within_budget(list(emojis.values()))
+        for message_id, emojis in by_message.items()
+    }
+
+
+def _fits(reactions: list[dict]) -> bool:
+    return len(orjson.dumps(reactions)) <= REACTIONS_MAX_BYTES
+
+
+def _within_budget(reactions: list[dict]) -> list[dict]:
+    if _fits(reactions):
+        return reactions
+    for names in (5, 2, 0):
+        reactions = [{**reaction, "users": reaction["users"][:names]} for reaction in reactions]
+        if _fits(reactions):
+            return reactions
+    # Twenty emoji with no names and no ids fit: halve the ids listed until all fit.
+    ids = max(len(reaction["user_ids"]) for reaction in reactions)
+    while not _fits(reactions):
+        ids //= 2
+        reactions = [{**reaction, "user_ids": reaction["user_ids"][:ids]} for reaction in reactions]
+    return reactions
 
 
 def room_data(room: Room) -> dict:

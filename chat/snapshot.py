@@ -17,6 +17,13 @@ from . import events
 # What a room's change (room.updated, rooms.updated) changes in a room's state.
 _ROOM_FIELDS = ("name", "topic", "private", "archived")
 
+_MESSAGE_KINDS = (
+    events.MESSAGE_NEW,
+    events.MESSAGE_UPDATED,
+    events.MESSAGE_DELETED,
+    events.MESSAGE_REACTIONS,
+)
+
 # What a tab socket (protocol 2) says when the user can no longer see a room.
 ROOM_CLOSED = "room.closed"
 
@@ -28,7 +35,7 @@ def mentions_me(message: dict, me: int) -> bool:
 def apply_event(rooms: dict[str, dict], kind: str, data: dict, *, me: int) -> dict[str, dict]:
     """Return the room states (by slug) after one event; `rooms` is left unchanged."""
     rooms = copy.deepcopy(rooms)
-    if kind in (events.MESSAGE_NEW, events.MESSAGE_UPDATED, events.MESSAGE_DELETED):
+    if kind in _MESSAGE_KINDS:
         room = rooms.get(data["message"]["room"])
         if room is not None and data["message"]["rev"] > room["rev"]:
             _apply_message(room, kind, data["message"], me)
@@ -69,6 +76,8 @@ def apply_event(rooms: dict[str, dict], kind: str, data: dict, *, me: int) -> di
 
 def _apply_message(room: dict, kind: str, message: dict, me: int) -> None:
     room["rev"] = message["rev"]
+    if kind == events.MESSAGE_REACTIONS:
+        return  # a reaction moves the revision only: never unread, never a mention
     counts = message["author"]["id"] != me and message["created_rev"] > room["last_read_rev"]
     mentioned = room["unread_mentions"]
     if kind == events.MESSAGE_DELETED:

@@ -6,6 +6,7 @@ from . import settings_views, views
 from . import views_direct as direct
 from . import views_invitations as invitations
 from . import views_people as people
+from . import views_reactions as reactions
 from .models import SLUG_PATTERN
 
 app_name = "chat"
@@ -33,6 +34,12 @@ urlpatterns = [
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/messages/$",
         views.api_room_messages,
         name="api_room_messages",
+    ),
+    # The emoji is the path's last part, percent-encoded (views_reactions.py).
+    re_path(
+        rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/messages/(?P<message_id>[0-9]{{1,16}})/reactions/(?P<emoji>[^/]{{1,32}})/$",
+        reactions.api_message_reaction,
+        name="api_message_reaction",
     ),
     path("api/rooms/", views.api_rooms, name="api_rooms"),
     re_path(

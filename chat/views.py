@@ -81,7 +81,6 @@ def room_detail(request, slug):
         "room_title": title,
         "direct_conversations": direct.direct_conversations(user=request.user),
         "timeline": page["messages"],
-        "resolved_names": selectors.mentioned_member_names(room=room, messages=page["messages"]),
         "has_more": page["has_more"],
         # The settings page is its owners' and staff's (policy.check_manage_room).
         "can_manage_room": access.manage_roles,
@@ -102,6 +101,7 @@ ERROR_STATUS = {
     errors.NotFound.code: 404,
     errors.Forbidden.code: 403,
     errors.NotMember.code: 409,
+    errors.TooManyReactions.code: 409,
     protocol.SERVER_ERROR: 500,
 }
 

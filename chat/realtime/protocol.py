@@ -20,6 +20,7 @@ from .. import errors, events
 from ..models import CLIENT_ID_PATTERN
 from ..records import MESSAGE_FIELDS, format_time, message_data, message_row_data, room_data
 from ..validation import clean_body as clean_message_body
+from ..validation import clean_emoji as clean_reaction_emoji
 
 __all__ = ["MESSAGE_FIELDS", "format_time", "message_data", "message_row_data", "room_data"]
 
@@ -111,6 +112,13 @@ class EditCommand:
 @dataclass(frozen=True)
 class DeleteCommand:
     message_id: int
+
+
+@dataclass(frozen=True)
+class ReactionCommand:
+    message_id: int
+    emoji: str
+    on: bool  # reaction.add; False: reaction.remove
 
 
 @dataclass(frozen=True)
@@ -262,6 +270,20 @@ def _clean_delete(data: dict) -> DeleteCommand:
     return DeleteCommand(message_id=_int_field(data, "id", minimum=1))
 
 
+def clean_emoji(value: Any) -> str:
+    """Validate a reaction's emoji as the services do (chat.validation.clean_emoji)."""
+    try:
+        return clean_reaction_emoji(value)
+    except errors.ChatError as error:
+        raise ProtocolError.of(error) from None
+
+
+def _clean_reaction(data: dict, *, on: bool) -> ReactionCommand:
+    return ReactionCommand(
+        message_id=_int_field(data, "id", minimum=1), emoji=clean_emoji(data.get("emoji")), on=on
+    )
+
+
 def _clean_typing(data: dict) -> TypingCommand:
     active = data.get("active")
     if not isinstance(active, bool):
@@ -305,6 +327,8 @@ FRAME_CLEANERS = {
     "message.send": clean_send,
     "message.edit": _clean_edit,
     "message.delete": _clean_delete,
+    "reaction.add": lambda data: _clean_reaction(data, on=True),
+    "reaction.remove": lambda data: _clean_reaction(data, on=False),
     "typing": _clean_typing,
     "sync": _clean_sync,
     "history": _clean_history,
@@ -400,6 +424,7 @@ _FORWARDED = frozenset(
         events.MESSAGE_NEW,
         events.MESSAGE_UPDATED,
         events.MESSAGE_DELETED,
+        events.MESSAGE_REACTIONS,
         events.PRESENCE,
         events.TYPING,
         events.ROOM_UPDATED,

@@ -1,9 +1,9 @@
 """What a socket does with the commands of a room it shows, whatever its protocol.
 
 Both the room socket (protocol 1) and the tab socket (protocol 2) answer `message.send`,
-`message.edit`, `message.delete`, `typing`, `sync` and `history` for one room, the one
-in `self.room`, through the same services and selectors. `room_frame` says how a frame
-names its room on the socket's protocol.
+`message.edit`, `message.delete`, `reaction.add`, `reaction.remove`, `typing`, `sync` and
+`history` for one room, the one in `self.room`, through the same services and selectors.
+`room_frame` says how a frame names its room on the socket's protocol.
 """
 
 import time
@@ -23,6 +23,7 @@ from .protocol import (
     EditCommand,
     HistoryCommand,
     ProtocolError,
+    ReactionCommand,
     SendCommand,
     SyncCommand,
     TypingCommand,
@@ -84,6 +85,17 @@ class RoomCommands:
         )
         await self.send_room_frame({"type": "message.deleted", "message": message})
 
+    async def on_reaction(self, command: ReactionCommand):
+        message = await database_sync_to_async(services.reaction_set)(
+            room=self.room,
+            user=self.user,
+            message_id=command.message_id,
+            emoji=command.emoji,
+            on=command.on,
+            origin_channel=self.channel_name,
+        )
+        await self.send_room_frame({"type": "message.reactions", "message": message})
+
     async def on_typing(self, command: TypingCommand):
         now = time.monotonic()
         if command.active:
@@ -134,6 +146,7 @@ class RoomCommands:
         SendCommand: on_send,
         EditCommand: on_edit,
         DeleteCommand: on_delete,
+        ReactionCommand: on_reaction,
         TypingCommand: on_typing,
         SyncCommand: on_sync,
         HistoryCommand: on_history,

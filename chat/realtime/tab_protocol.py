@@ -39,6 +39,7 @@ _ROOM_KINDS = {
     events.MESSAGE_NEW,
     events.MESSAGE_UPDATED,
     events.MESSAGE_DELETED,
+    events.MESSAGE_REACTIONS,
     events.PRESENCE,
     events.TYPING,
     events.ROOM_UPDATED,

@@ -12,6 +12,7 @@ from .. import policy
 from ..models import Membership, Message, Room
 from ..records import MESSAGE_FIELDS, member_data, message_row_data
 from .directory import room_directory  # noqa: F401 (the package's reads)
+from .reactions import attach_reactions
 from .unread import first_unread_id, member_room, member_rooms, unread_counts  # noqa: F401 (the package's reads)
 
 
@@ -222,7 +223,7 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     rows = rows[:limit]
     rows.reverse()
     return {
-        "messages": [message_row_data(row, room.slug) for row in rows],
+        "messages": attach_reactions([message_row_data(row, room.slug) for row in rows]),
         "has_more": has_more,
     }
 
@@ -274,7 +275,7 @@ def _messages_since(room: Room, since: int, current_rev: int, limit: int | None 
     else:
         rev = rows[-1][_REV]
     return {
-        "messages": [message_row_data(row, room.slug) for row in rows],
+        "messages": attach_reactions([message_row_data(row, room.slug) for row in rows]),
         "rev": rev,
         "complete": complete,
     }
@@ -286,18 +287,3 @@ def member_room_names(*, user) -> dict[int, tuple[str, str]]:
         "room_id", "room__slug", "room__name"
     )
     return {room_id: (slug, name) for room_id, slug, name in rows}
-
-
-def mentioned_member_names(*, room: Room, messages: list[dict]) -> dict[int, str]:
-    """Return {user id: username} of the room's members the messages mention, in one query.
-
-    The live page names them from the member list (GET members/); this asks the same
-    rows (members not banned, active accounts), for the ids of these messages only.
-    """
-    ids = {user_id for message in messages for user_id in message.get("mentions") or ()}
-    if not ids:
-        return {}
-    rows = Membership.objects.filter(
-        room=room, banned=False, user__is_active=True, user_id__in=ids
-    ).values_list("user_id", "user__username")
-    return dict(rows)

@@ -29,6 +29,7 @@ from .members import (
 )
 from .messages import message_delete, message_edit, message_send
 from .profiles import profile_update
+from .reactions import reaction_set
 from .reading import room_mark_read
 from .rooms import (
     ROOM_PUBLIC_FIELDS,
@@ -65,6 +66,7 @@ __all__ = [
     "message_edit",
     "message_send",
     "profile_update",
+    "reaction_set",
     "room_create",
     "room_delete",
     "room_mark_read",

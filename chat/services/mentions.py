@@ -32,6 +32,8 @@ class Mentions:
 
     users: dict[int, str] = field(default_factory=dict)
     everyone: str = ""  # "", "room" or "here"
+    # Those named: lowercased username -> user id (chat.rendering draws them as mentions).
+    names: dict[str, int] = field(default_factory=dict)
 
     def ids_text(self) -> str:
         """The ids a client checks: those named or online (@here); @room means everyone."""
@@ -75,8 +77,9 @@ def resolve_mentions(*, room: Room, author, body: str, access: policy.Access) ->
         mentions.users = dict.fromkeys(member_ids, everyone)
     if names:
         named = members.annotate(lowered=Lower("user__username")).filter(lowered__in=names)
-        for user_id in named.values_list("user_id", flat=True):
+        for user_id, username in named.values_list("user_id", "user__username"):
             mentions.users[user_id] = Kind.USER  # by name beats @room/@here
+            mentions.names[username.lower()] = user_id
     return mentions
 
 

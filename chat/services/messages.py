@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ops import metrics
 
-from .. import events, policy, ratelimit
+from .. import events, policy, ratelimit, rendering
 from ..errors import Forbidden, NotFound, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
@@ -17,7 +17,13 @@ from ..signals import direct_message_sent, message_deleted
 from ..validation import clean_body
 from .log import log_action
 from .members import member_joined
-from .mentions import mentions_replace, mentions_store, mentions_withdraw, resolve_mentions
+from .mentions import (
+    Mentions,
+    mentions_replace,
+    mentions_store,
+    mentions_withdraw,
+    resolve_mentions,
+)
 from .revisions import take_next_rev
 from .rooms import room_gone
 
@@ -64,18 +70,20 @@ def message_send(
     """Store a message and emit `message.new`; return (message, created).
 
     A repeated `client_id` stores nothing and returns the message already stored. A
-    reader of a public room who posts becomes a member.
+    reader of a public room who posts becomes a member. The body's HTML is rendered and
+    stored with it (chat.rendering).
     """
     body = clean_body(body)
     existing = _existing(room=room, author=author, client_id=client_id)
     if existing is not None:
         return existing, False
     _take_send_token(user=author, room=room)
+    parsed = rendering.parse_body(body)  # before the room's lock: it needs no row
     try:
         with transaction.atomic():
             access, membership = _write_access(room, author)
             policy.check_post(access)
-            mentions = resolve_mentions(room=room, author=author, body=body, access=access)
+            mentions = _resolve(room=room, author=author, parsed=parsed, access=access)
             if membership is None:
                 # Posting joins; what was there before is not news to a new member.
                 Membership.objects.create(room=room, user=author, last_read_rev=room.rev)
@@ -89,6 +97,7 @@ def message_send(
                 created_rev=room.rev,
                 mention_ids=mentions.ids_text(),
                 mention_all=mentions.everyone,
+                body_html=_html(parsed, mentions),
             )
             mentions_store(message, mentions)
             if room.kind == Room.Kind.DIRECT:
@@ -96,7 +105,8 @@ def message_send(
                 direct_message_sent.send(Message, message=message)
             # Read now, not from the socket's user: the name may have changed since.
             name = display_name(user_id=author.pk)
-            data = message_data(message, room_slug=room.slug, display_name=name)
+            # A new message has no reactions: no query for them on every send.
+            data = message_data(message, room_slug=room.slug, display_name=name, reactions=[])
             events.emit(
                 events.Event(
                     events.MESSAGE_NEW,
@@ -113,6 +123,16 @@ def message_send(
         return existing, False
     metrics.message_stored()  # committed: no caller runs this in a transaction of its own
     return data, True
+
+
+# Quoted: chat.rendering imports services.mentions, so this module may load before it.
+def _resolve(*, room: Room, author, parsed: "rendering.ParsedBody", access) -> Mentions:
+    """Resolve the mentions of a body's text outside code and links (where they show)."""
+    return resolve_mentions(room=room, author=author, body=parsed.mention_text, access=access)
+
+
+def _html(parsed: "rendering.ParsedBody", mentions: Mentions) -> str:
+    return rendering.render_html(parsed, names=mentions.names, everyone=mentions.everyone)
 
 
 def _message_for_change(*, room: Room, message_id: int) -> Message:
@@ -143,9 +163,10 @@ def _save_change(
 
 
 def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel: str = "") -> dict:
-    """Change a message's body (its author only) and emit `message.updated`."""
+    """Change a message's body (its author only), render it again, emit `message.updated`."""
     body = clean_body(body)
     _take_send_token(user=user, room=room)
+    parsed = rendering.parse_body(body)
     with transaction.atomic():
         access, _membership = _write_access(room, user)
         policy.check_post(access)
@@ -153,16 +174,18 @@ def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel
         if message.author_id != user.pk:
             raise Forbidden("Only the author can edit a message.")
         if message.body == body:
+            data = message_data(message, room_slug=room.slug)  # its reactions: a query
             transaction.set_rollback(True)  # gives the revision back: nothing changed
-            return message_data(message, room_slug=room.slug)
+            return data
         message.body = body
         message.edited_at = timezone.now()
-        mentions = resolve_mentions(room=room, author=user, body=body, access=access)
+        mentions = _resolve(room=room, author=user, parsed=parsed, access=access)
         mentions_replace(message, mentions)
+        message.body_html = _html(parsed, mentions)
         return _save_change(
             message,
             room=room,
-            fields=["body", "edited_at", "mention_ids", "mention_all"],
+            fields=["body", "edited_at", "mention_ids", "mention_all", "body_html"],
             kind=events.MESSAGE_UPDATED,
             origin=origin_channel,
         )
@@ -181,6 +204,8 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
             raise Forbidden("Only the author or the room's moderators can delete a message.")
         message.deleted_at = timezone.now()
         mentions_withdraw(message)
+        # A deleted message shows no reactions: none are kept of who reacted to it either.
+        message.reactions.all().delete()
         if message.author_id != user.pk:
             kind = ModerationAction.Kind.DELETE_MESSAGE
             detail = f"message {message.pk}"

@@ -4,10 +4,10 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from ..services.mentions import EVERYONE_WORDS, MENTION_RE
+from .. import rendering
 
 register = template.Library()
 
@@ -56,11 +56,10 @@ def ago(value) -> str:
     return f"{timesince(value)} ago"
 
 
-# --- mentions ------------------------------------------------------------------------
-# The same runs as static/js/chat/mentions.js highlightParts and render.js fillBody, so a
-# server-rendered message looks as a live one: only mentions the server resolved (the
-# message's `mentions` ids, as names of the room's members, and @room / @here when
-# `mention_all` is set) are <span class="mention">; "@nobody" stays text.
+# --- message bodies ------------------------------------------------------------------
+# A message's body is stored as sanitized HTML (chat.rendering), mentions included as
+# <span class="mention" data-user-id> (and "mention mention-all" for @room / @here). The
+# page shows it as render.js does: with "mention-me" added where the reader is meant.
 
 
 @register.filter
@@ -71,60 +70,18 @@ def mentions_me(message, user) -> bool:
     return user.pk in (message.get("mentions") or ()) or message.get("mention_all") == "room"
 
 
-def mention_parts(body: str, *, names: dict[str, int], me: str, mention_all, all_includes_me):
-    """Split a body into (text, user id or None, is a mention, is mine) runs.
-
-    `names`: lowercased resolved names -> user id; `me`: the reader's username.
-    """
-    parts, last, my_name = [], 0, me.lower()
-    for match in MENTION_RE.finditer(body):
-        found = match.group(1)
-        # The longest form that is a mention: "@bob." is bob's when no "bob." is resolved.
-        for form in (found, found.rstrip(".-+@")):
-            word = form.lower()
-            if word in EVERYONE_WORDS:
-                if mention_all:
-                    parts.append((body[last : match.start()], None, False, False))
-                    parts.append((f"@{form}", None, True, bool(all_includes_me)))
-                    break
-            elif form and word in names:
-                parts.append((body[last : match.start()], None, False, False))
-                parts.append((f"@{form}", names[word], True, word == my_name))
-                break
-        else:
-            continue
-        last = match.start() + 1 + len(form)
-    parts.append((body[last:], None, False, False))
-    return [part for part in parts if part[0]]
-
-
 @register.simple_tag
-def message_body(message, user, names):
-    """Render a message's body as escaped text, its resolved mentions as spans.
+def message_html(message, user):
+    """Return a message's stored HTML, the user's mentions in it marked "mention-me".
 
-    `names` is what mention_names returned for the page. A mention of the user gets
-    "mention mention-me"; each span of a person carries data-user-id for room.js.
+    Only the column chat.rendering sanitized is marked safe; a message stored before it
+    had HTML shows as escaped text. The marks go into tags the renderer wrote: user text
+    in the HTML is escaped, so it can't spell them.
     """
-    me = user.get_username()
-    resolved = {}
-    for user_id in message.get("mentions") or ():
-        name = me if user_id == user.pk else names.get(user_id)
-        if name:
-            resolved[name.lower()] = user_id
-    parts = mention_parts(
-        message.get("body") or "",
-        names=resolved,
-        me=me,
-        mention_all=message.get("mention_all"),
-        all_includes_me=mentions_me(message, user),
-    )
-    return format_html_join("", "{}", ((_part_html(*part),) for part in parts))
-
-
-def _part_html(text, user_id, is_mention, mine):
-    if not is_mention:
-        return text  # escaped by format_html_join
-    classes = "mention mention-me" if mine else "mention"
-    if user_id is None:
-        return format_html('<span class="{}">{}</span>', classes, text)
-    return format_html('<span class="{}" data-user-id="{}">{}</span>', classes, user_id, text)
+    html = message.get("html") or rendering.plain_html(message.get("body") or "")
+    if mentions_me(message, user):
+        mine = f'<span class="{rendering.MENTION_CLASS}" data-user-id="{int(user.pk)}">'
+        everyone = f'<span class="{rendering.MENTION_ALL_CLASS}">'
+        html = html.replace(mine, mine.replace('class="mention"', 'class="mention mention-me"'))
+        html = html.replace(everyone, f'<span class="{rendering.MENTION_ALL_CLASS} mention-me">')
+    return mark_safe(html)  # noqa: S308 (sanitized when stored: chat.rendering)

@@ -1,4 +1,4 @@
-"""The room page's template tags: mentions drawn as the live page draws them."""
+"""The room page's template tags: stored message HTML, marked for its reader."""
 
 from django.core.cache import cache
 from django.template import Context, Template
@@ -7,81 +7,81 @@ from django.urls import reverse
 
 from chat import services
 from chat.realtime import presence
-from chat.selectors import mentioned_member_names
-from chat.templatetags.chat_tags import mentions_me, message_body
+from chat.rendering import render_body
+from chat.templatetags.chat_tags import mentions_me, message_html
 
 from .factories import add_member, make_room, make_user
 
 
-def message(body, *, author_id=1, mentions=(), mention_all=None, deleted=False) -> dict:
+def message(body, *, author_id=1, mentions=(), mention_all=None, deleted=False, html=None):
     """Return a protocol message object with what the tags read."""
     return {
         "id": 5,
         "author": {"id": author_id, "username": "author"},
         "body": body,
+        "html": html if html is not None else "",
         "deleted": deleted,
         "mentions": list(mentions),
         "mention_all": mention_all,
     }
 
 
-class MessageBodyTests(TestCase):
+class MessageHtmlTests(TestCase):
     def setUp(self):
         self.alice, self.bob = make_user("alice"), make_user("bob")
 
-    def body(self, msg, names=None, user=None) -> str:
-        return str(message_body(msg, user or self.alice, names or {}))
+    def html(self, msg, user=None) -> str:
+        return str(message_html(msg, user or self.alice))
 
-    def test_a_resolved_name_is_a_span_and_the_rest_is_escaped_text(self):
-        msg = message("<b>hi</b> @bob & @nobody", mentions=[self.bob.pk])
+    def stored(self, body, *, names=None, everyone="", **fields) -> dict:
+        html = render_body(body, names=names, everyone=everyone)
+        return message(body, html=html, mention_all=everyone or None, **fields)
+
+    def test_the_stored_html_is_shown_as_it_is(self):
+        msg = self.stored("**hi** <b>x</b> @bob", names={"bob": self.bob.pk})
+        msg["mentions"] = [self.bob.pk]
         self.assertEqual(
-            self.body(msg, {self.bob.pk: "bob"}),
-            f'&lt;b&gt;hi&lt;/b&gt; <span class="mention" data-user-id="{self.bob.pk}">@bob</span>'
-            " &amp; @nobody",
+            self.html(msg),
+            "<p><strong>hi</strong> &lt;b&gt;x&lt;/b&gt; "
+            f'<span class="mention" data-user-id="{self.bob.pk}">@bob</span></p>',
         )
-
-    def test_a_name_not_resolved_by_the_server_stays_text(self):
-        # bob is a known name, but the server did not resolve this message to him.
-        msg = message("@bob hello", mentions=[])
-        self.assertEqual(self.body(msg, {self.bob.pk: "bob"}), "@bob hello")
-
-    def test_an_id_without_a_known_name_stays_text(self):
-        msg = message("@bob hello", mentions=[self.bob.pk])
-        self.assertEqual(self.body(msg, {}), "@bob hello")
-
-    def test_markup_in_a_mentioned_name_is_escaped(self):
-        hostile = make_user('x"><img')
-        msg = message('@x"><img', mentions=[hostile.pk])
-        # '"' and '>' end a name, as on the server: nothing here is a mention, all is text.
-        self.assertEqual(self.body(msg, {hostile.pk: hostile.username}), "@x&quot;&gt;&lt;img")
 
     def test_a_mention_of_me_is_marked(self):
-        msg = message("hey @Alice.", mentions=[self.alice.pk], author_id=self.bob.pk)
+        msg = self.stored("hey @Alice.", names={"alice": self.alice.pk}, author_id=self.bob.pk)
+        msg["mentions"] = [self.alice.pk]
         self.assertEqual(
-            self.body(msg),  # my own name needs no lookup
-            f'hey <span class="mention mention-me" data-user-id="{self.alice.pk}">@Alice</span>.',
+            self.html(msg),
+            f'<p>hey <span class="mention mention-me" data-user-id="{self.alice.pk}">'
+            "@Alice</span>.</p>",
         )
+        # bob reads the same message unmarked.
+        self.assertNotIn("mention-me", self.html(msg, self.bob))
 
-    def test_room_and_here_only_with_mention_all(self):
-        self.assertEqual(self.body(message("@room lunch")), "@room lunch")
+    def test_room_is_marked_for_everyone_but_its_author(self):
+        msg = self.stored("@room lunch", everyone="room", author_id=self.bob.pk)
         self.assertEqual(
-            self.body(message("@room lunch", author_id=self.bob.pk, mention_all="room")),
-            '<span class="mention mention-me">@room</span> lunch',
+            self.html(msg), '<p><span class="mention mention-all mention-me">@room</span> lunch</p>'
         )
-        # My own @room does not mention me.
+        mine = self.stored("@room lunch", everyone="room", author_id=self.alice.pk)
         self.assertEqual(
-            self.body(message("@room lunch", author_id=self.alice.pk, mention_all="room")),
-            '<span class="mention">@room</span> lunch',
+            self.html(mine), '<p><span class="mention mention-all">@room</span> lunch</p>'
         )
         # @here mentions me only when I was online (then my id is listed).
-        self.assertEqual(
-            self.body(message("@here now", author_id=self.bob.pk, mention_all="here")),
-            '<span class="mention">@here</span> now',
-        )
+        here = self.stored("@here now", everyone="here", author_id=self.bob.pk)
+        self.assertNotIn("mention-me", self.html(here))
+        here["mentions"] = [self.alice.pk]
+        self.assertIn("mention-me", self.html(here))
 
-    def test_addresses_are_not_mentions(self):
-        msg = message("mail bob@bob.org", mentions=[self.bob.pk])
-        self.assertEqual(self.body(msg, {self.bob.pk: "bob"}), "mail bob@bob.org")
+    def test_text_that_spells_a_mention_is_not_marked(self):
+        spelled = f'<span class="mention" data-user-id="{self.alice.pk}">@alice</span>'
+        msg = self.stored(spelled, author_id=self.bob.pk, mentions=[self.alice.pk])
+        html = self.html(msg)
+        self.assertNotIn("mention-me", html)
+        self.assertNotIn("<span", html)
+
+    def test_a_message_stored_without_html_shows_its_body_as_text(self):
+        msg = message("<script>x</script>\nline two", html="")
+        self.assertEqual(self.html(msg), "<p>&lt;script&gt;x&lt;/script&gt;<br>line two</p>")
 
     def test_mentions_me(self):
         me = self.alice
@@ -91,35 +91,13 @@ class MessageBodyTests(TestCase):
         self.assertFalse(mentions_me(message("@room", mention_all="room", author_id=me.pk), me))
         self.assertFalse(mentions_me(message("", mentions=[me.pk], author_id=9, deleted=True), me))
 
-
-class MentionNamesTests(TestCase):
-    def test_names_of_current_members_in_one_query(self):
-        room = make_room("General")
-        bob, carol, dave = make_user("bob"), make_user("carol"), make_user("dave")
-        add_member(room, bob)
-        add_member(room, carol, banned=True)
-        messages = [message("@bob @carol", mentions=[bob.pk, carol.pk]), message("@dave")]
-        with self.assertNumQueries(1):
-            names = mentioned_member_names(room=room, messages=messages)
-        self.assertEqual(names, {bob.pk: "bob"})
-        self.assertNotIn(dave.pk, names)
-        with self.assertNumQueries(0):
-            self.assertEqual(mentioned_member_names(room=room, messages=[message("no one")]), {})
-
-    def test_the_tags_in_a_template(self):
-        room = make_room("General")
-        alice, bob = make_user("alice"), make_user("bob")
-        add_member(room, bob)
+    def test_the_tag_in_a_template(self):
         template = Template(
-            "{% load chat_tags %}{% for m in timeline %}{% message_body m user names %}{% endfor %}"
+            "{% load chat_tags %}{% for m in timeline %}{% message_html m user %}{% endfor %}"
         )
-        timeline = [message("<i>@bob</i>", mentions=[bob.pk])]
-        names = mentioned_member_names(room=room, messages=timeline)
-        context = {"timeline": timeline, "user": alice, "names": names}
-        html = template.render(Context(context))
-        self.assertEqual(
-            html, f'&lt;i&gt;<span class="mention" data-user-id="{bob.pk}">@bob</span>&lt;/i&gt;'
-        )
+        timeline = [self.stored("*hi* & bye")]
+        html = template.render(Context({"timeline": timeline, "user": self.alice}))
+        self.assertEqual(html, "<p><em>hi</em> &amp; bye</p>")
 
 
 class RoomPageMentionsTests(TestCase):
@@ -140,10 +118,12 @@ class RoomPageMentionsTests(TestCase):
         response = self.client.get(self.url)
         self.assertContains(
             response,
-            f'hi <span class="mention mention-me" data-user-id="{self.bob.pk}">@bob</span>'
-            ", meet @nobody &lt;3",
+            f'<p>hi <span class="mention mention-me" data-user-id="{self.bob.pk}">@bob</span>'
+            ", meet @nobody &lt;3</p>",
             html=False,
         )
+        # What room.js redraws from: the body as typed, escaped in its attribute.
+        self.assertContains(response, 'data-body="hi @bob, meet @nobody &lt;3"')
         self.assertContains(response, "is-mentioning-me")
         self.assertContains(response, f'data-mentions="{self.bob.pk}"')
         self.assertContains(response, 'data-mention-all-max="50"')

@@ -297,6 +297,7 @@ class MessageDataTestCase(SimpleTestCase):
             "created_rev": 1234,
             "author": author,
             "body": "hello",
+            "body_html": "<p>hello</p>",
             "client_id": "c-5f0e",
             "created_at": datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=UTC),
         }
@@ -312,6 +313,7 @@ class MessageDataTestCase(SimpleTestCase):
                 "room": "general",
                 "author": {"id": 7, "username": "alice", "display_name": "Alice Liddell"},
                 "body": "hello",
+                "html": "<p>hello</p>",
                 "created_at": "2026-11-21T12:00:00.123456Z",
                 "edited_at": None,
                 "deleted": False,
@@ -319,6 +321,7 @@ class MessageDataTestCase(SimpleTestCase):
                 "created_rev": 1234,
                 "mentions": [],
                 "mention_all": None,
+                "reactions": [],
             },
         )
 
@@ -347,7 +350,7 @@ class MessageDataTestCase(SimpleTestCase):
         data = protocol.message_data(
             self.make(deleted_at=datetime(2026, 11, 21, 12, 1, tzinfo=UTC)), room_slug="general"
         )
-        self.assertEqual(data["body"], "")
+        self.assertEqual((data["body"], data["html"]), ("", ""))
         self.assertIs(data["deleted"], True)
         # It keeps what identifies it.
         self.assertEqual(

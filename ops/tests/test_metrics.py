@@ -124,7 +124,7 @@ class SocketMetricsTests(SocketTestCase):
         self.assertLessEqual(
             types,
             {"message.send", "message.edit", "message.delete", "typing", "sync", "history"}
-            | {"ping", "view", "read", "other"},
+            | {"reaction.add", "reaction.remove", "ping", "view", "read", "other"},
         )
 
 

@@ -27,6 +27,7 @@ import { Outbox } from "./chat/outbox.js";
 import { OutboxView } from "./chat/outbox_ui.js";
 import { ProfileCard } from "./chat/profile_card_ui.js";
 import { syncFrame } from "./chat/protocol.js";
+import { ReactionsView } from "./chat/reactions_ui.js";
 import { formatUntil, toInt } from "./chat/render.js";
 import { RoomClient } from "./chat/room_client.js";
 import { ReadMarker } from "./chat/read_marker.js";
@@ -145,6 +146,7 @@ export function startRoom(root, tab) {
     showNotice,
     confirm: (question) => window.confirm(question),
   });
+  const reactions = new ReactionsView({ list: ui.messages, send, showNotice });
   const composer = new Composer({
     ui,
     limits: cfg.limits,
@@ -233,7 +235,9 @@ export function startRoom(root, tab) {
   outbox.restore(view.adoptServerRendered(cfg.slug));
   view.renderHistoryStatus();
   client.setArchived(cfg.archived);
-  for (const part of [status, view, messageActions, composer, membersView]) part.listen();
+  for (const part of [status, view, messageActions, reactions, composer, membersView]) {
+    part.listen();
+  }
   outboxView.listen(outbox);
   tab.on("state", (frame) => status.setConnState(frame.state));
   new ReadMarker({ tab, slug: cfg.slug, timeline, ui }).listen();

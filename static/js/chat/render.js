@@ -1,9 +1,12 @@
 // render.js: DOM building blocks of the room page: elements with text (never HTML),
-// avatars, times, and one message drawn from a protocol message object. Nothing here
-// runs at import time but the time formats, so node can import it too.
+// avatars, times, and one message drawn from a protocol message object (its body from
+// the server's HTML through rich_text.js's allow-list). Nothing here runs at import time
+// but the time formats, so node can import it too.
 
 import { highlightParts } from "./mentions.js";
 import { displayName, handle, hasDisplayName } from "./people.js";
+import { reactionBar } from "./reactions_ui.js";
+import { fillRichText } from "./rich_text.js";
 
 const AVATAR_COLOURS = 8; // .avatar-c0 ... .avatar-c7 in app.css; chat_tags.avatar_colour agrees
 
@@ -114,11 +117,18 @@ export function mentionIds(msg) {
 }
 
 /**
- * Fill a message body: text, with the mentions the server resolved as
- * <span class="mention"> (and "mention-me" for mine). `mentionName(id)` gives a
- * mentioned user's username when it is known; unknown ones stay text.
+ * Fill a message body from its HTML (`msg.html`, rendered and sanitized by the server):
+ * formatting, links, and mentions as <span class="mention"> ("mention-me" for mine),
+ * through rich_text.js's allow-list. Without HTML (a server before formatting, a message
+ * stored before it had HTML), the body as text, with the mentions the server resolved:
+ * `mentionName(id)` gives a mentioned user's username when it is known; unknown ones
+ * stay text.
  */
 export function fillBody(node, msg, me, mentionName = () => undefined) {
+  if (typeof msg.html === "string" && msg.html !== "") {
+    node.classList.add("is-rich");
+    return fillRichText(node, msg.html, { myId: me.id, allIncludesMe: mentionsMe(msg, me) });
+  }
   const names = [];
   for (const id of mentionIds(msg)) {
     const name = id === me.id ? me.username : mentionName(id);
@@ -139,7 +149,8 @@ export function fillBody(node, msg, me, mentionName = () => undefined) {
 
 /**
  * Draw one message. `me` is {id, username, staff, can_moderate}: my own messages can be
- * edited, and deleted by me; anyone's by a moderator of the room or staff.
+ * edited, and deleted by me; anyone's by a moderator of the room or staff; anyone's
+ * reacted to, its reactions under its body (reactions_ui.js).
  * `mentionName(id)`: the username of a mentioned user, when known (fillBody).
  */
 export function renderMessage(msg, me, mentionName) {
@@ -168,12 +179,18 @@ export function renderMessage(msg, me, mentionName) {
 
   const main = h("div", "message-main");
   main.append(meta, body);
+  const reactions = reactionBar(msg, me);
+  if (reactions) main.append(reactions);
   li.append(avatar(msg.author.username), main);
 
-  if (!msg.deleted && (own || me.staff || me.can_moderate)) {
+  if (!msg.deleted) {
+    // Anyone reacts (reactions_ui.js opens the picker); edit and delete as above.
     const actions = h("div", "message-actions");
+    const react = actionButton("react", "React");
+    react.setAttribute("aria-haspopup", "dialog");
+    actions.append(react);
     if (own) actions.append(actionButton("edit", "Edit"));
-    actions.append(actionButton("delete", "Delete"));
+    if (own || me.staff || me.can_moderate) actions.append(actionButton("delete", "Delete"));
     li.append(actions);
   }
   return li;
@@ -181,11 +198,13 @@ export function renderMessage(msg, me, mentionName) {
 
 /**
  * Read a server-rendered item back into a protocol message, so that one renderer
- * (renderMessage) draws every message, whatever brought it.
+ * (renderMessage) draws every message, whatever brought it. The body as typed is in
+ * data-body; its HTML is what the page drew (renderMessage cleans it again).
  */
 export function messageFromElement(li, slug) {
   const deleted = li.dataset.deleted === "true";
   const mentions = (li.dataset.mentions ?? "").split(",").map(toInt).filter(Boolean);
+  const bodyEl = li.querySelector(".message-body");
   return {
     id: toInt(li.dataset.id),
     rev: toInt(li.dataset.rev),
@@ -196,14 +215,26 @@ export function messageFromElement(li, slug) {
       username: li.dataset.author ?? "",
       display_name: li.dataset.authorName ?? "",
     },
-    body: deleted ? "" : (li.querySelector(".message-body")?.textContent ?? ""),
+    body: deleted ? "" : (li.dataset.body ?? bodyEl?.textContent ?? ""),
+    html: deleted || li.dataset.body === undefined ? "" : (bodyEl?.innerHTML ?? ""),
     created_at: li.querySelector("time")?.getAttribute("datetime") ?? "",
     edited_at: li.dataset.editedAt || null,
     deleted,
     client_id: li.dataset.clientId || null,
     mentions,
     mention_all: li.dataset.mentionAll || null,
+    reactions: reactionsFromElement(li),
   };
+}
+
+/** The reactions the server wrote into a server-rendered item (data-reactions, JSON). */
+function reactionsFromElement(li) {
+  try {
+    const reactions = JSON.parse(li.dataset.reactions ?? "[]");
+    return Array.isArray(reactions) ? reactions : [];
+  } catch {
+    return [];
+  }
 }
 
 /**

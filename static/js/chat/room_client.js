@@ -36,6 +36,7 @@ export class RoomClient {
       "message.new": (frame) => this.onMessageEvent(frame),
       "message.updated": (frame) => this.onMessageEvent(frame),
       "message.deleted": (frame) => this.onMessageEvent(frame),
+      "message.reactions": (frame) => this.onMessageEvent(frame),
       presence: (frame) => this.onPresence(frame),
       typing: (frame) => this.onTyping(frame),
       "room.updated": (frame) => frame.room && this.applyRoom(frame.room),

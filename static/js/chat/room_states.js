@@ -7,7 +7,9 @@
 // and with each read marker's move; a message event moves them by the same rules the
 // server counts rows with (not mine, created after the marker, not deleted).
 
-const MESSAGE_KINDS = new Set(["message.new", "message.updated", "message.deleted"]);
+const MESSAGE_KINDS = new Set([
+  "message.new", "message.updated", "message.deleted", "message.reactions",
+]);
 
 /** Whether a message mentions `me` (by name, or @room; @here names those online). */
 export function mentionsMe(message, me) {
@@ -71,6 +73,7 @@ export function applyFrame(rooms, frame, me) {
 
 function applyMessage(room, kind, message, me) {
   room.rev = message.rev;
+  if (kind === "message.reactions") return; // the revision only: never unread, never a mention
   const counts = message.author.id !== me && message.created_rev > room.last_read_rev;
   const mentioned = room.unread_mentions;
   const at = mentioned.indexOf(message.id);

@@ -11,14 +11,16 @@ import { frameSlug, RoomStates } from "./room_states.js";
 
 // Frames that concern the room in view only, handed to its client (room_client.js).
 const VIEW_FRAMES = new Set([
-  "sync", "history", "message.new", "message.updated", "message.deleted", "presence",
-  "typing", "room.updated", "member.updated", "member.removed", "room.closed", "pong",
+  "sync", "history", "message.new", "message.updated", "message.deleted",
+  "message.reactions", "presence", "typing", "room.updated", "member.updated",
+  "member.removed", "room.closed", "pong",
 ]);
 // Frames about the list of rooms that the room page's sidebar shows, whatever the room.
 const SIDEBAR_FRAMES = new Set(["rooms.updated", "rooms.removed", "room.joined", "room.closed"]);
 // Room commands of protocol 1, which name the room in view on this protocol.
 const ROOM_COMMANDS = new Set([
-  "message.send", "message.edit", "message.delete", "typing", "sync", "history",
+  "message.send", "message.edit", "message.delete", "reaction.add", "reaction.remove",
+  "typing", "sync", "history",
 ]);
 const STALE_REFETCH_MS = 500;
 
