@@ -151,6 +151,17 @@ class Message(models.Model):
     # chat.rendering when it is sent or edited, so that reading a page renders nothing.
     # `body` stays what the author typed.
     body_html = models.TextField("body as HTML", blank=True, default="", editable=False)
+    # The message this one answers, always of the same room (services.messages checks).
+    # A reply keeps its place if the original goes: soft deletion keeps the row (the
+    # reply shows it deleted); only a hard delete, by staff, empties the reference.
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["id"]

@@ -4,6 +4,7 @@ Plain values only (numbers, strings, lists, dicts), so that a record crosses pro
 through the channel layer unchanged; protocol 1 sends them to clients as they are.
 """
 
+import re
 from datetime import UTC, datetime
 
 import orjson
@@ -40,13 +41,57 @@ MESSAGE_FIELDS = (
     "mention_ids",
     "mention_all",
     "body_html",
+    # The original of a reply, through LEFT JOINs: most messages answer none.
+    "reply_to_id",
+    "reply_to__author_id",
+    "reply_to__author__username",
+    "reply_to__author__profile__display_name",
+    "reply_to__body",
+    "reply_to__deleted_at",
 )
+
+# The longest excerpt of an original a reply quotes, in characters.
+REPLY_EXCERPT_MAX = 120
+# Markdown's markers at the start of a line (a quote, a list item, a fence) and around
+# words (emphasis, code): an excerpt is plain text, not half-formatted.
+_LINE_MARKERS_RE = re.compile(r"^(?:\s*(?:>|[-*+]|\d{1,9}[.)]|```+|~~~+)\s*)+")
+_INLINE_MARKERS_RE = re.compile(r"\*\*|__|~~|`|(?<!\w)[*_]|[*_](?!\w)")
+
+
+def reply_excerpt(body: str) -> str:
+    """Return the first line of a body with text in it, as plain text, shortened."""
+    for line in body.splitlines():
+        text = _INLINE_MARKERS_RE.sub("", _LINE_MARKERS_RE.sub("", line)).strip()
+        if text:
+            return text if len(text) <= REPLY_EXCERPT_MAX else f"{text[: REPLY_EXCERPT_MAX - 1]}…"
+    return ""
+
+
+def reply_data(
+    message_id: int | None,
+    author_id: int | None,
+    username: str | None,
+    display_name: str | None,
+    body: str | None,
+    deleted_at: datetime | None,
+) -> dict | None:
+    """Return the protocol's quote of the message a reply answers (None: no original)."""
+    if message_id is None:
+        return None
+    deleted = deleted_at is not None
+    return {
+        "id": message_id,
+        "author": user_data(author_id, username, display_name),
+        "excerpt": "" if deleted else reply_excerpt(body),
+        "deleted": deleted,
+    }
 
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
     (message_id, rev, author_id, username, display_name, body, created_at, edited_at,
-     deleted_at, client_id, created_rev, mention_ids, mention_all, body_html) = row  # fmt: skip
+     deleted_at, client_id, created_rev, mention_ids, mention_all, body_html,
+     *original) = row  # fmt: skip
     deleted = deleted_at is not None
     return {
         "id": message_id,
@@ -66,6 +111,8 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "mention_all": mention_all or None,
         # Filled by whoever read the row (selectors.reactions): a deleted message has none.
         "reactions": [],
+        # A deleted reply quotes nothing, as it shows nothing of its own.
+        "reply_to": None if deleted else reply_data(*original),
     }
 
 
@@ -78,7 +125,7 @@ def message_data(
 ) -> dict:
     """Return the protocol's Message object (needs `author` loaded; its profile too,
     unless `display_name` gives the author's; its reactions too, unless `reactions`
-    gives them)."""
+    gives them; `reply_to` with its author's profile too, or they cost queries)."""
     row = (
         message.pk,
         message.rev,
@@ -94,6 +141,7 @@ def message_data(
         message.mention_ids,
         message.mention_all,
         message.body_html,
+        *_original_fields(message),
     )
     data = message_row_data(row, room_slug if room_slug is not None else message.room.slug)
     # Only a message changed since it was created can have any (selectors.reactions).
@@ -102,6 +150,24 @@ def message_data(
         reactions = reactions_of_rows(rows).get(message.pk)
     data["reactions"] = reactions or []
     return data
+
+
+def _original_fields(message: Message) -> tuple:
+    """Return the reply_to__ fields of MESSAGE_FIELDS from a message's `reply_to` (loaded
+    with its author and profile, or a query for them)."""
+    # A deleted reply quotes nothing: its original is not even read.
+    if message.reply_to_id is None or message.deleted_at is not None:
+        return (None,) * 6
+    original = message.reply_to
+    author = original.author
+    return (
+        original.pk,
+        author.pk,
+        author.get_username(),
+        display_name_of(author),
+        original.body,
+        original.deleted_at,
+    )
 
 
 # The fields of a reaction, in the order reactions_of_rows reads them; rows come by

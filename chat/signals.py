@@ -31,3 +31,8 @@ direct_message_sent = Signal()
 # A message was deleted (in this transaction, after its mentions were withdrawn and its
 # `deleted_at` saved). Arguments: message (with room and author).
 message_deleted = Signal()
+
+# A reply was sent (in this transaction, after its mentions and, in a conversation,
+# direct_message_sent). Arguments: message (with room and author), original (the message
+# it answers, with its author).
+reply_sent = Signal()

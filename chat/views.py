@@ -176,7 +176,11 @@ def api_room_messages(request, slug):
     if request.method == "POST":
         command = protocol.clean_send(_json_body(request))
         message, created = services.message_send(
-            room=room, author=request.user, body=command.body, client_id=command.client_id
+            room=room,
+            author=request.user,
+            body=command.body,
+            client_id=command.client_id,
+            reply_to=command.reply_to,
         )
         return JsonResponse({"message": message}, status=201 if created else 200)
     since = _query_int(request, "since", minimum=0)

@@ -7,6 +7,7 @@ from chat.signals import (
     invitation_changed,
     mentions_changed,
     message_deleted,
+    reply_sent,
     room_deleting,
     room_read,
 )
@@ -41,7 +42,14 @@ def on_direct_message_sent(sender, message, **kwargs):
     services.notifications_notify_direct(message=message)
 
 
+@receiver(reply_sent, dispatch_uid="notifications.reply_sent")
+def on_reply_sent(sender, message, original, **kwargs):
+    services.notifications_notify_reply(message=message, original_author_id=original.author_id)
+
+
 @receiver(message_deleted, dispatch_uid="notifications.message_deleted")
 def on_message_deleted(sender, message, **kwargs):
     if message.room.is_direct:  # only a conversation's messages have direct notifications
         services.notifications_follow_direct_deletion(message=message)
+    if message.reply_to_id is not None:  # only a reply has a reply notification
+        services.notifications_withdraw_reply(message=message)

@@ -101,6 +101,7 @@ class ProtocolError(errors.ChatError):
 class SendCommand:
     client_id: str | None
     body: str
+    reply_to: int | None = None  # the id of the message it answers
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,12 @@ def clean_send(data: dict) -> SendCommand:
     client_id = data.get("client_id")
     if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID_RE.match(client_id)):
         raise ProtocolError(BAD_FRAME, "'client_id' must be 1-64 characters of [A-Za-z0-9_-].")
-    return SendCommand(client_id=client_id, body=clean_body(data.get("body"), client_id=client_id))
+    body = clean_body(data.get("body"), client_id=client_id)
+    try:
+        reply_to = _int_field(data, "reply_to", minimum=1, required=False)
+    except ProtocolError as error:
+        raise ProtocolError.of(error, client_id=client_id) from None
+    return SendCommand(client_id=client_id, body=body, reply_to=reply_to)
 
 
 def _clean_edit(data: dict) -> EditCommand:

@@ -54,6 +54,7 @@ class RoomCommands:
                 author=self.user,
                 body=command.body,
                 client_id=command.client_id,
+                reply_to=command.reply_to,
                 origin_channel=self.channel_name,
             )
         except errors.ChatError:

@@ -13,7 +13,7 @@ from ..models import Membership, Message, ModerationAction, Room
 from ..records import message_data
 from ..selectors import message_id_by_client_id, room_membership_now
 from ..selectors.people import display_name
-from ..signals import direct_message_sent, message_deleted
+from ..signals import direct_message_sent, message_deleted, reply_sent
 from ..validation import clean_body
 from .log import log_action
 from .members import member_joined
@@ -59,19 +59,41 @@ def _existing(*, room: Room, author, client_id: str | None) -> dict | None:
     message_id = message_id_by_client_id(room_id=room.pk, author_id=author.pk, client_id=client_id)
     if message_id is None:
         return None
-    return message_data(
-        Message.objects.select_related("author__profile").get(pk=message_id), room_slug=room.slug
+    message = Message.objects.select_related(*_WITH_PEOPLE).get(pk=message_id)
+    return message_data(message, room_slug=room.slug)
+
+
+# What message_data reads beside a message: its author's and its original's (a LEFT JOIN).
+_WITH_PEOPLE = ("author__profile", "reply_to__author__profile")
+
+
+def _original(*, room: Room, message_id: int) -> Message:
+    """Return the message a reply answers: one of this room, not deleted."""
+    original = (
+        Message.objects.select_related("author__profile")
+        .filter(room=room, pk=message_id, deleted_at__isnull=True)
+        .first()
     )
+    if original is None:
+        raise NotFound("No such message in this room to reply to.")
+    return original
 
 
 def message_send(
-    *, room: Room, author, body: str, client_id: str | None = None, origin_channel: str = ""
+    *,
+    room: Room,
+    author,
+    body: str,
+    client_id: str | None = None,
+    reply_to: int | None = None,
+    origin_channel: str = "",
 ) -> tuple[dict, bool]:
     """Store a message and emit `message.new`; return (message, created).
 
     A repeated `client_id` stores nothing and returns the message already stored. A
     reader of a public room who posts becomes a member. The body's HTML is rendered and
-    stored with it (chat.rendering).
+    stored with it (chat.rendering). `reply_to` is the id of the message it answers: one
+    of this room, not deleted (else NotFound).
     """
     body = clean_body(body)
     existing = _existing(room=room, author=author, client_id=client_id)
@@ -83,6 +105,8 @@ def message_send(
         with transaction.atomic():
             access, membership = _write_access(room, author)
             policy.check_post(access)
+            # After the access check: who may not post learns nothing of the room's messages.
+            original = None if reply_to is None else _original(room=room, message_id=reply_to)
             mentions = _resolve(room=room, author=author, parsed=parsed, access=access)
             if membership is None:
                 # Posting joins; what was there before is not news to a new member.
@@ -98,11 +122,14 @@ def message_send(
                 mention_ids=mentions.ids_text(),
                 mention_all=mentions.everyone,
                 body_html=_html(parsed, mentions),
+                reply_to=original,
             )
             mentions_store(message, mentions)
             if room.kind == Room.Kind.DIRECT:
                 # Every message of a conversation is news to its other people.
                 direct_message_sent.send(Message, message=message)
+            if original is not None:
+                reply_sent.send(Message, message=message, original=original)
             # Read now, not from the socket's user: the name may have changed since.
             name = display_name(user_id=author.pk)
             # A new message has no reactions: no query for them on every send.
@@ -137,7 +164,7 @@ def _html(parsed: "rendering.ParsedBody", mentions: Mentions) -> str:
 
 def _message_for_change(*, room: Room, message_id: int) -> Message:
     message = (
-        Message.objects.select_related("author__profile")
+        Message.objects.select_related(*_WITH_PEOPLE)
         # Only the message's row: PostgreSQL locks no nullable side of a join (the profile).
         .select_for_update(of=("self",))
         .filter(room=room, pk=message_id, deleted_at__isnull=True)

@@ -322,6 +322,7 @@ class MessageDataTestCase(SimpleTestCase):
                 "mentions": [],
                 "mention_all": None,
                 "reactions": [],
+                "reply_to": None,
             },
         )
 

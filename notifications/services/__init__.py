@@ -13,9 +13,12 @@ from .inbox import (
     notifications_mark_read,
     notifications_mark_room_read,
     notifications_notify_direct,
+    notifications_notify_reply,
     notifications_update_invitation,
     notifications_update_mentions,
+    notifications_withdraw_reply,
     notifications_withdraw_room,
+    reply_reason,
 )
 from .preferences import (
     defaults_set,
@@ -35,8 +38,11 @@ __all__ = [
     "notifications_mark_read",
     "notifications_mark_room_read",
     "notifications_notify_direct",
+    "notifications_notify_reply",
     "notifications_update_invitation",
     "notifications_update_mentions",
+    "notifications_withdraw_reply",
     "notifications_withdraw_room",
+    "reply_reason",
     "room_notify_set",
 ]

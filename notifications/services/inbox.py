@@ -357,6 +357,73 @@ def _newest_unread_by_others(*, room, user_id: int, marker: int | None) -> Messa
     )
 
 
+# --- replies -------------------------------------------------------------------------
+
+
+def reply_reason(*, author_name: str, room_name: str) -> str:
+    """Return why a reply notified someone, in words."""
+    return f"@{author_name} replied to you in #{room_name}"
+
+
+@transaction.atomic
+def notifications_notify_reply(*, message, original_author_id: int) -> None:
+    """Notify the author of the message `message` answers, live.
+
+    Not when they answer themselves, are no longer a member of the room (or are banned),
+    want nothing from it (level "nothing"; a mute only silences alerts, as for a mention),
+    or already have a notification of the message (a mention). In a direct conversation
+    every message notifies its people already (notifications_notify_direct): a reply
+    adds nothing. `message` needs `room` and `author` loaded.
+    """
+    room = message.room
+    user_id = original_author_id
+    if user_id == message.author_id or room.is_direct:
+        return
+    member = Membership.objects.filter(
+        room_id=room.pk, user_id=user_id, banned=False, user__is_active=True
+    )
+    if not member.exists() or selectors.silenced_user_ids(room_id=room.pk, user_ids=[user_id]):
+        return
+    if Notification.objects.filter(message=message, user_id=user_id).exists():
+        return
+    reason = reply_reason(author_name=message.author.get_username(), room_name=room.name)
+    notification = Notification(
+        user_id=user_id,
+        kind=Kind.REPLY,
+        actor_id=message.author_id,
+        room_id=room.pk,
+        message=message,
+        reason=reason,
+    )
+    # A concurrent write for the same message and person keeps its row.
+    Notification.objects.bulk_create([notification], ignore_conflicts=True)
+    created = selectors.message_notifications(message_id=message.pk, user_ids=[user_id])
+    if created.get(user_id, {}).get("kind") != Kind.REPLY:
+        return
+    unread = selectors.unread_counts(user_ids=[user_id])[user_id]
+    data = {"notification": created[user_id], "unread": unread}
+    emit_to_user(user_id, NOTIFICATION_NEW, data)
+
+
+@transaction.atomic
+def notifications_withdraw_reply(*, message) -> None:
+    """Withdraw the unread reply notification of a deleted reply (a read one stays, as a
+    read mention does)."""
+    # Locked, so that one read meanwhile in another tab is not deleted behind its back.
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(message=message, kind=Kind.REPLY, read_at__isnull=True)
+        .values_list("pk", "user_id")
+    )
+    if not rows:
+        return
+    Notification.objects.filter(pk__in=[pk for pk, _user_id in rows]).delete()
+    unread = selectors.unread_counts(user_ids={user_id for _pk, user_id in rows})
+    for notification_id, user_id in rows:
+        data = {"ids": [notification_id], "unread": unread[user_id]}
+        emit_to_user(user_id, NOTIFICATION_REMOVED, data)
+
+
 # --- invitations ---------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ import { OutboxView } from "./chat/outbox_ui.js";
 import { ProfileCard } from "./chat/profile_card_ui.js";
 import { syncFrame } from "./chat/protocol.js";
 import { ReactionsView } from "./chat/reactions_ui.js";
+import { RepliesView, ReplyBar } from "./chat/replies_ui.js";
 import { formatUntil, toInt } from "./chat/render.js";
 import { RoomClient } from "./chat/room_client.js";
 import { ReadMarker } from "./chat/read_marker.js";
@@ -147,25 +148,27 @@ export function startRoom(root, tab) {
     confirm: (question) => window.confirm(question),
   });
   const reactions = new ReactionsView({ list: ui.messages, send, showNotice });
+  const replyBar = new ReplyBar({ composer: ui.composer, input: ui.input });
   const composer = new Composer({
     ui,
     limits: cfg.limits,
     roomName: () => ui.roomName.textContent,
     send,
-    onSubmit: (body) => {
-      outbox.queue(body);
+    onSubmit: (body, reply) => {
+      outbox.queue(body, reply);
       view.scrollToBottom();
     },
     showNotice,
     mentions: new MentionsUI({ input: ui.input, members, mentionAllMax: cfg.mentionAllMax }),
     confirm: (question) => window.confirm(question),
+    replyBar,
   });
   const outboxView = new OutboxView({
     list: ui.outbox,
     username: cfg.me.username,
     onEdit: (entry) => {
       // The entry goes only once the composer holds its text, or the text would be lost.
-      if (composer.offer(entry.body)) outbox.remove(entry);
+      if (composer.offer(entry.body, entry.reply)) outbox.remove(entry);
       else if (composer.text()) showNotice("Send or clear your draft first, then edit this one.");
     },
     onDismiss: (entry) => outbox.remove(entry),
@@ -295,7 +298,10 @@ export function startRoom(root, tab) {
   }
   view.scrollToBottom();
   view.fillView();
-  new Jump({ view, timeline, ui }).listen(); // a link to one message (#message-<id>)
+  const jump = new Jump({ view, timeline, ui });
+  jump.listen(); // a link to one message (#message-<id>)
+  // A reply's quote jumps to its original; "Reply" starts one.
+  new RepliesView({ list: ui.messages, timeline, bar: replyBar, jump, showNotice }).listen();
   // Frames of this room go to the client from now on; after every hello the tab views
   // the room again from the revision the page holds.
   tab.view(cfg.slug, { client, since: () => timeline.rev });

@@ -7,6 +7,7 @@
 // user's default).
 
 import { displayName } from "./people.js";
+import { repliesToMe } from "./replies.js";
 
 // The longest body an alert shows, in characters; operating systems clip long ones anyway.
 export const ALERT_BODY_MAX = 200;
@@ -52,8 +53,10 @@ function messageAlert(frame, { me, rooms, viewing, visible, defaults }) {
     direct && !room.notify?.custom
       ? "all"
       : (room.notify?.level ?? defaults?.level ?? FALLBACK_LEVEL);
-  // "nothing", and any level this client does not know, never alert.
-  const wanted = level === "all" || (level === "mentions" && mentionsMe(message, me));
+  // "nothing", and any level this client does not know, never alert. A reply to one of
+  // mine is news as a mention is (its inbox notification is of kind "reply").
+  const forMe = mentionsMe(message, me) || repliesToMe(message, me);
+  const wanted = level === "all" || (level === "mentions" && forMe);
   if (!wanted) return null;
   if (visible && viewing === slug) return null; // the person is looking at it
   const author = displayName(message.author) || "Someone";

@@ -1,7 +1,9 @@
 // composer.js: the message box. It counts characters against the server's limits,
 // sends on Enter, tells the room we type, and says why it is closed when it is: the room
 // is gone or closed to us, archived, or we are muted (in that order of precedence).
-// A message that says @room or @here is sent only once the sender confirms it.
+// A message that says @room or @here is sent only once the sender confirms it. While a
+// reply is being written (the ReplyBar of replies_ui.js), the message sent answers it;
+// Escape cancels the reply.
 
 import { mentionAllQuestion, mentionsAll } from "./mentions.js";
 import { codePoints, fitsFrame, typingFrame } from "./protocol.js";
@@ -13,9 +15,11 @@ const ARCHIVED_TEXT = "This room is archived: it can be read but not written to.
 export class Composer {
   /**
    * ui: {composer, input, counter, send}; limits: {bodyMax, frameMax} (hello may change
-   * them); roomName(): for the placeholder; send(frame) -> bool; onSubmit(body): queue a
-   * message; showNotice(text); mentions: the MentionsUI (the @-autocomplete), or null;
-   * confirm(question) -> bool: asked before a message notifies everyone.
+   * them); roomName(): for the placeholder; send(frame) -> bool; onSubmit(body, reply):
+   * queue a message (`reply`: the quote of the message it answers, or null);
+   * showNotice(text); mentions: the MentionsUI (the @-autocomplete), or null;
+   * confirm(question) -> bool: asked before a message notifies everyone; replyBar: the
+   * ReplyBar, or null.
    */
   constructor({
     ui,
@@ -26,8 +30,10 @@ export class Composer {
     showNotice,
     mentions = null,
     confirm = () => true,
+    replyBar = null,
   }) {
     Object.assign(this, { ui, limits, roomName, onSubmit, showNotice, mentions, confirm });
+    this.replyBar = replyBar;
     this.archived = false;
     this.mutedText = null; // why we may not post, while muted
     this.closedText = null; // why we never will again from this page
@@ -47,6 +53,12 @@ export class Composer {
     input.addEventListener("keydown", (event) => {
       // An open @-list takes its keys (Enter picks a name there).
       if (this.mentions?.onKeydown(event)) return;
+      if (event.key === "Escape" && this.replyBar?.quote) {
+        event.preventDefault();
+        event.stopPropagation(); // the members drawer closes on Escape too: not this time
+        this.replyBar.clear();
+        return;
+      }
       // Enter sends, Shift+Enter is a new line; never interrupt an IME composition.
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -68,12 +80,14 @@ export class Composer {
   }
 
   /**
-   * Put text in an empty composer (a failed message to fix); return whether it did. Not
-   * over a draft, and not into a composer closed for good, where it could only be
-   * looked at: the caller keeps the text where it was.
+   * Put text in an empty composer (a failed message to fix), with the quote it answered
+   * (`reply`, or null); return whether it did. Not over a draft, and not into a composer
+   * closed for good, where it could only be looked at: the caller keeps the text where
+   * it was.
    */
-  offer(text) {
+  offer(text, reply = null) {
     if (this.text() || this.closedText !== null) return false;
+    if (reply) this.replyBar?.start(reply);
     this.ui.input.value = text;
     this.update();
     this.ui.input.focus();
@@ -121,7 +135,8 @@ export class Composer {
     const everyone = mentionsAll(body);
     if (everyone !== null && !this.confirmEveryone(everyone)) return; // the text stays
     this.typing.stop();
-    this.onSubmit(body);
+    this.onSubmit(body, this.replyBar?.quote ?? null);
+    this.replyBar?.clear();
     this.ui.input.value = "";
     this.update();
   }

@@ -1,6 +1,6 @@
 // jump.js: open a room at one message (a link from the inbox, the bell or a desktop
-// alert: <room page>#message-<id>): load earlier pages until it is on the page, then
-// bring it into view and mark it for a moment.
+// alert: <room page>#message-<id>; a reply's quote): load earlier pages until it is on
+// the page, then bring it into view and mark it for a moment.
 
 export const MAX_PAGES = 40; // 40 pages of 50: far enough back for any notification
 const HIGHLIGHT_MS = 2500;
@@ -30,6 +30,11 @@ export class Jump {
   async go() {
     const id = messageIdFromHash(this.win.location.hash);
     if (id === null) return false;
+    return this.goTo(id);
+  }
+
+  /** Go to message `id` (a reply's quote names its original); return whether it was found. */
+  async goTo(id) {
     for (let page = 0; !this.element(id) && page < MAX_PAGES; page += 1) {
       const oldest = this.timeline.oldestId;
       if (!this.timeline.hasMore || oldest === null || oldest < id) break;

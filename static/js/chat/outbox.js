@@ -3,6 +3,7 @@
 // "Sending a message"). Pure: storage, timers, the clock and the socket are passed in.
 
 import { classifyError, newClientId, sendFrame } from "./protocol.js";
+import { replyOf } from "./replies.js";
 
 export const SERVER_ERROR_RETRY_MS = 2000;
 export const RETRY_CAP_MS = 30000;
@@ -61,6 +62,7 @@ export class Outbox {
       this.add({
         clientId: item.clientId,
         body: item.body,
+        reply: replyOf(item.reply),
         failed: Boolean(item.failed),
         detail: item.detail || "",
       });
@@ -69,9 +71,10 @@ export class Outbox {
   }
 
   save() {
-    const items = this.values().map(({ clientId, body, failed, detail }) => ({
+    const items = this.values().map(({ clientId, body, reply, failed, detail }) => ({
       clientId,
       body,
+      reply,
       failed,
       detail,
     }));
@@ -84,15 +87,18 @@ export class Outbox {
   }
 
   add(fields) {
-    const entry = { failed: false, held: false, detail: "", ...fields };
+    const entry = { failed: false, held: false, detail: "", reply: null, ...fields };
     this.entries.set(entry.clientId, entry);
     this.onAdd(entry);
     return entry;
   }
 
-  /** Write a new message: keep it, then send it. */
-  queue(body) {
-    const entry = this.add({ clientId: this.makeClientId(), body });
+  /**
+   * Write a new message: keep it, then send it. `reply`: the quote of the message it
+   * answers ({id, author, excerpt}, see replies.js), kept for every resend, or null.
+   */
+  queue(body, reply = null) {
+    const entry = this.add({ clientId: this.makeClientId(), body, reply: replyOf(reply) });
     this.save();
     this.transmit(entry);
     return entry;
@@ -112,7 +118,7 @@ export class Outbox {
     // that messages still go out in the order they were written.
     entry.held = this.now() < this.holdUntil;
     this.onChange(entry);
-    if (!entry.held) this.send(sendFrame(entry.clientId, entry.body));
+    if (!entry.held) this.send(sendFrame(entry.clientId, entry.body, entry.reply?.id ?? null));
   }
 
   /** Send everything unacknowledged, in order (after hello). */

@@ -97,7 +97,12 @@ export function isMessage(msg) {
 
 // --- frames the client sends -------------------------------------------------------------
 
-export const sendFrame = (clientId, body) => ({ type: "message.send", client_id: clientId, body });
+/** message.send; `replyTo`: the id of the message it answers, or null (left out). */
+export function sendFrame(clientId, body, replyTo = null) {
+  const frame = { type: "message.send", client_id: clientId, body };
+  if (Number.isInteger(replyTo)) frame.reply_to = replyTo;
+  return frame;
+}
 export const editFrame = (id, body) => ({ type: "message.edit", id, body });
 export const deleteFrame = (id) => ({ type: "message.delete", id });
 export const typingFrame = (active) => ({ type: "typing", active });
@@ -113,9 +118,12 @@ export function codePoints(text) {
   return count;
 }
 
-/** Tell whether a message.send of `body` stays within frame_max bytes, whatever its client_id. */
+/**
+ * Tell whether a message.send of `body` stays within frame_max bytes, whatever its
+ * client_id, and a reply_to of any message.
+ */
 export function fitsFrame(body, frameMax) {
-  const frame = JSON.stringify(sendFrame("c-".padEnd(64, "x"), body));
+  const frame = JSON.stringify(sendFrame("c-".padEnd(64, "x"), body, Number.MAX_SAFE_INTEGER));
   return new TextEncoder().encode(frame).length <= frameMax;
 }
 

@@ -6,6 +6,8 @@
 import { highlightParts } from "./mentions.js";
 import { displayName, handle, hasDisplayName } from "./people.js";
 import { reactionBar } from "./reactions_ui.js";
+import { replyOf } from "./replies.js";
+import { replyQuote } from "./replies_ui.js";
 import { fillRichText } from "./rich_text.js";
 
 const AVATAR_COLOURS = 8; // .avatar-c0 ... .avatar-c7 in app.css; chat_tags.avatar_colour agrees
@@ -178,17 +180,22 @@ export function renderMessage(msg, me, mentionName) {
     : fillBody(h("div", "message-body"), msg, me, mentionName);
 
   const main = h("div", "message-main");
-  main.append(meta, body);
+  main.append(meta);
+  // A reply quotes its original above its body (replies_ui.js); a deleted one, nothing.
+  const quote = msg.deleted ? null : replyQuote(msg);
+  if (quote) main.append(quote);
+  main.append(body);
   const reactions = reactionBar(msg, me);
   if (reactions) main.append(reactions);
   li.append(avatar(msg.author.username), main);
 
   if (!msg.deleted) {
-    // Anyone reacts (reactions_ui.js opens the picker); edit and delete as above.
+    // Anyone replies (replies_ui.js) and reacts (reactions_ui.js opens the picker); edit
+    // and delete as above.
     const actions = h("div", "message-actions");
     const react = actionButton("react", "React");
     react.setAttribute("aria-haspopup", "dialog");
-    actions.append(react);
+    actions.append(actionButton("reply", "Reply"), react);
     if (own) actions.append(actionButton("edit", "Edit"));
     if (own || me.staff || me.can_moderate) actions.append(actionButton("delete", "Delete"));
     li.append(actions);
@@ -224,7 +231,17 @@ export function messageFromElement(li, slug) {
     mentions,
     mention_all: li.dataset.mentionAll || null,
     reactions: reactionsFromElement(li),
+    reply_to: deleted ? null : replyFromElement(li),
   };
+}
+
+/** The quote the server wrote into a server-rendered reply (data-reply-to, JSON), or null. */
+function replyFromElement(li) {
+  try {
+    return replyOf(JSON.parse(li.dataset.replyTo ?? "null"));
+  } catch {
+    return null;
+  }
 }
 
 /** The reactions the server wrote into a server-rendered item (data-reactions, JSON). */

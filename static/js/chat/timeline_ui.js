@@ -12,6 +12,7 @@ import {
   renderMessage,
   toInt,
 } from "./render.js";
+import { withFreshQuote } from "./replies.js";
 
 const PAGE_SIZE = 50;
 const AT_BOTTOM_PX = 48;
@@ -75,6 +76,7 @@ export class TimelineView {
       view?.el.classList.remove("is-saving"); // e.g. an edit that changed nothing
     } else if (result === "updated") {
       if (!view.editing || msg.deleted) this.redraw(msg.id);
+      this.refreshQuotes(this.timeline.get(msg.id));
     } else if (result === "inserted") {
       // The store may hold a newer snapshot than a history page's (Timeline.apply).
       const el = renderMessage(this.timeline.get(msg.id), this.me(), this.mentionName);
@@ -97,6 +99,21 @@ export class TimelineView {
     view.el = fresh;
     view.editing = false;
     this.regroup(fresh);
+  }
+
+  /**
+   * An original was edited or deleted: the loaded replies quoting it show it as it now is
+   * (a reply's record quotes the original as it was when the reply was read).
+   */
+  refreshQuotes(original) {
+    for (const [id, view] of this.views) {
+      const msg = this.timeline.get(id);
+      if (msg?.reply_to?.id !== original.id) continue;
+      const fresh = withFreshQuote(msg, original);
+      if (fresh === msg) continue;
+      this.timeline.messages.set(id, fresh); // the same rev: the server's next one wins
+      if (!view.editing) this.redraw(id);
+    }
   }
 
   /** My rights changed (say, made a moderator): redraw every message not being edited. */

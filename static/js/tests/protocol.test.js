@@ -112,8 +112,9 @@ describe("limits", () => {
     assert.equal("😀".length, 2);
   });
 
-  test("fitsFrame leaves room for the longest client_id", () => {
-    const overhead = JSON.stringify(sendFrame("c-".padEnd(64, "x"), "")).length;
+  test("fitsFrame leaves room for the longest client_id and a reply_to", () => {
+    const longest = sendFrame("c-".padEnd(64, "x"), "", Number.MAX_SAFE_INTEGER);
+    const overhead = JSON.stringify(longest).length;
     const limit = 200;
     assert.equal(fitsFrame("a".repeat(limit - overhead), limit), true);
     assert.equal(fitsFrame("a".repeat(limit + 1 - overhead), limit), false);
