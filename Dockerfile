@@ -17,13 +17,17 @@ COPY manage.py ./
 COPY myproject ./myproject
 COPY chat ./chat
 COPY notifications ./notifications
+COPY ops ./ops
 COPY templates ./templates
 COPY static ./static
 
 # Static files are collected at build time; the key is a stand-in, used for nothing else.
 RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
-RUN useradd --system --no-create-home --uid 10001 chat
+# Attachments (MEDIA_ROOT): a volume shared by the web processes (docker-compose.yml).
+ENV MEDIA_ROOT=/data/media
+RUN useradd --system --no-create-home --uid 10001 chat \
+    && mkdir -p /data/media && chown chat /data/media
 USER chat
 
 EXPOSE 8000

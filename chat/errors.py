@@ -85,3 +85,27 @@ class TooManyReactions(ChatError):
     """A new emoji on a message that has as many different ones as it may (20)."""
 
     code = "too_many_reactions"
+
+
+class FileTooLarge(ChatError):
+    """An upload over CHAT_UPLOAD_MAX_BYTES."""
+
+    code = "too_large"
+
+
+class UnsupportedType(ChatError):
+    """An upload of a type not in CHAT_UPLOAD_TYPES (by its name, and an image by its content)."""
+
+    code = "unsupported_type"
+
+
+class BadFile(ChatError):
+    """An upload whose content is not what it claims (an image no decoder reads)."""
+
+    code = "bad_file"
+
+
+class TooManyUploads(ChatError):
+    """More uploads waiting to be sent than one person may keep (CHAT_UPLOADS_PENDING_MAX)."""
+
+    code = "too_many_uploads"

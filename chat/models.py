@@ -4,6 +4,9 @@ Every change to a room's timeline takes the room's next revision (`Room.rev`) in
 the same transaction, so clients can ask for exactly what they missed.
 """
 
+import secrets
+from pathlib import Path
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -162,6 +165,10 @@ class Message(models.Model):
         related_name="replies",
         editable=False,
     )
+    # The records of its attachments (records.attachment_data) as JSON, written once when
+    # it is sent, so that a page reads them with the message; "" for none. The Attachment
+    # rows are what access and deletion go by.
+    attachments_data = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -215,6 +222,8 @@ class MessageMention(models.Model):
 # The longest emoji sequence a reaction may be, in code points (chat.validation.clean_emoji):
 # the longest standard ones (families, tag flags) take 7 to 10.
 REACTION_EMOJI_MAX = 32
+# The longest file name an attachment keeps (a longer one is shortened, its extension kept).
+ATTACHMENT_NAME_MAX = 200
 
 
 class Reaction(models.Model):
@@ -240,6 +249,56 @@ class Reaction(models.Model):
 
     def __str__(self):
         return f"{self.emoji} by {self.user_id} on #{self.message_id}"
+
+
+def _attachment_path(instance, filename: str) -> str:
+    """Name a stored file by a random token: nothing of the uploader's name reaches storage."""
+    return f"attachments/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{Path(filename).suffix}"
+
+
+class Attachment(models.Model):
+    """A file shared in a room. Uploaded first (pending: its uploader's alone, for their
+    next message there), then sent with a message, whose readers alone may fetch it; it
+    goes with the message, its stored files too (chat.receivers)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=_attachment_path, max_length=255)
+    # Images only: a small WebP of the picture, what a message shows until it is opened.
+    thumbnail = models.FileField(upload_to=_attachment_path, max_length=255, blank=True)
+    # The name the uploader's file had (cleaned): shown, and offered when it is saved.
+    name = models.CharField(max_length=ATTACHMENT_NAME_MAX)
+    # From the allow-list (CHAT_UPLOAD_TYPES), by the name and, for an image, its content.
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_width = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The sweep of uploads never sent (services.attachments): pending ones by age.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(message__isnull=True),
+                name="attachment_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.size} bytes) in {self.room_id}"
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)
 
 
 class ModerationAction(models.Model):

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import orjson
 from django.core.exceptions import ObjectDoesNotExist
+from django.urls import reverse
 
-from .models import Membership, Message, Reaction, Room
+from .models import Attachment, Membership, Message, Reaction, Room
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -41,6 +42,7 @@ MESSAGE_FIELDS = (
     "mention_ids",
     "mention_all",
     "body_html",
+    "attachments_data",
     # The original of a reply, through LEFT JOINs: most messages answer none.
     "reply_to_id",
     "reply_to__author_id",
@@ -91,7 +93,7 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
     (message_id, rev, author_id, username, display_name, body, created_at, edited_at,
      deleted_at, client_id, created_rev, mention_ids, mention_all, body_html,
-     *original) = row  # fmt: skip
+     attachments, *original) = row  # fmt: skip
     deleted = deleted_at is not None
     return {
         "id": message_id,
@@ -113,6 +115,8 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "reactions": [],
         # A deleted reply quotes nothing, as it shows nothing of its own.
         "reply_to": None if deleted else reply_data(*original),
+        # Written once when it was sent (attachments_json); its files go with a deletion.
+        "attachments": orjson.loads(attachments) if attachments and not deleted else [],
     }
 
 
@@ -141,6 +145,7 @@ def message_data(
         message.mention_ids,
         message.mention_all,
         message.body_html,
+        message.attachments_data,
         *_original_fields(message),
     )
     data = message_row_data(row, room_slug if room_slug is not None else message.room.slug)
@@ -230,6 +235,34 @@ def _within_budget(reactions: list[dict]) -> list[dict]:
         ids //= 2
         reactions = [{**reaction, "user_ids": reaction["user_ids"][:ids]} for reaction in reactions]
     return reactions
+
+
+def attachment_data(attachment: Attachment) -> dict:
+    """Return the protocol's attachment object: what a message shows of a file, and where
+    its readers fetch it (views_attachments.py)."""
+    image = attachment.is_image
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": reverse("chat:attachment_file", args=[attachment.pk, attachment.name]),
+        "image": image,
+        "width": attachment.width,
+        "height": attachment.height,
+        "thumbnail": {
+            "url": reverse("chat:attachment_thumbnail", args=[attachment.pk]),
+            "width": attachment.thumbnail_width,
+            "height": attachment.thumbnail_height,
+        }
+        if image
+        else None,
+    }
+
+
+def attachments_json(records: list[dict]) -> str:
+    """Return a message's attachment records as stored with it ("" for none)."""
+    return orjson.dumps(records).decode() if records else ""
 
 
 def room_data(room: Room) -> dict:

@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from . import settings_views, views
+from . import views_attachments as attachments
 from . import views_direct as direct
 from . import views_invitations as invitations
 from . import views_people as people
@@ -40,6 +41,21 @@ urlpatterns = [
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/messages/(?P<message_id>[0-9]{{1,16}})/reactions/(?P<emoji>[^/]{{1,32}})/$",
         reactions.api_message_reaction,
         name="api_message_reaction",
+    ),
+    re_path(
+        rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/attachments/$",
+        attachments.api_room_attachments,
+        name="api_room_attachments",
+    ),
+    path("api/attachments/<int:attachment_id>/", attachments.api_attachment, name="api_attachment"),
+    # Shared files, to their room's readers (views_attachments.py); the name is for people.
+    path(
+        "files/<int:attachment_id>/thumbnail/",
+        attachments.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
+    path(
+        "files/<int:attachment_id>/<str:name>", attachments.attachment_file, name="attachment_file"
     ),
     path("api/rooms/", views.api_rooms, name="api_rooms"),
     re_path(

@@ -12,12 +12,15 @@ from .models import DISPLAY_NAME_MAX, REACTION_EMOJI_MAX
 ZERO_WIDTH_JOINER = "\u200d"
 
 
-def clean_body(value: Any) -> str:
-    """Validate a message body: a string, stripped, not empty, within CHAT_BODY_MAX."""
+def clean_body(value: Any, *, allow_empty: bool = False) -> str:
+    """Validate a message body: a string, stripped, within CHAT_BODY_MAX; not empty
+    unless `allow_empty` (a message of files alone)."""
+    if value is None and allow_empty:
+        return ""
     if not isinstance(value, str):
         raise Invalid("'body' must be a string.")
     body = value.strip()
-    if not body:
+    if not body and not allow_empty:
         raise Empty("The message is empty.")
     if len(body) > settings.CHAT_BODY_MAX:
         raise TooLong(f"Messages are limited to {settings.CHAT_BODY_MAX} characters.")
@@ -30,6 +33,19 @@ def clean_body(value: Any) -> str:
     except UnicodeEncodeError:
         raise Invalid("The message is not valid Unicode.") from None
     return body
+
+
+def clean_attachment_ids(value: Any) -> list[int]:
+    """Validate the uploads a message carries: a list of ids, at most CHAT_ATTACHMENTS_MAX."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        type(item) is int and 0 < item < 2**63 for item in value
+    ):
+        raise Invalid("'attachments' must be a list of upload ids.")
+    if len(set(value)) > settings.CHAT_ATTACHMENTS_MAX:
+        raise TooLong(f"A message carries at most {settings.CHAT_ATTACHMENTS_MAX} files.")
+    return list(dict.fromkeys(value))
 
 
 def clean_display_name(value: Any) -> str:

@@ -102,6 +102,9 @@ ERROR_STATUS = {
     errors.Forbidden.code: 403,
     errors.NotMember.code: 409,
     errors.TooManyReactions.code: 409,
+    errors.FileTooLarge.code: 413,
+    errors.UnsupportedType.code: 415,
+    errors.TooManyUploads.code: 409,
     protocol.SERVER_ERROR: 500,
 }
 
@@ -181,6 +184,7 @@ def api_room_messages(request, slug):
             body=command.body,
             client_id=command.client_id,
             reply_to=command.reply_to,
+            attachments=list(command.attachments),
         )
         return JsonResponse({"message": message}, status=201 if created else 200)
     since = _query_int(request, "since", minimum=0)

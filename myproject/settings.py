@@ -275,6 +275,36 @@ CHAT_MENTION_ALL_MAX_MEMBERS = int(os.environ.get("CHAT_MENTION_ALL_MAX_MEMBERS"
 CHAT_PAGE_SIZE = 50
 CHAT_SYNC_BATCH = 200
 
+# Attachments (chat/services/attachments.py; docs/protocol.md, "Attachments"). Files are
+# kept through Django's storage API (STORAGES["default"]): the file system under
+# MEDIA_ROOT unless the deployment names another store. They are never served from
+# MEDIA_URL: only through the view that checks who may read the room.
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or str(BASE_DIR / "var" / "media")
+CHAT_UPLOAD_MAX_BYTES = int(os.environ.get("CHAT_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# The MIME types people may share, by the file's name (an image's content must agree:
+# Pillow reads it). Only image/png, image/jpeg, image/gif and image/webp are ever shown
+# in the page; any other type, SVG included if it is added here, is only downloaded.
+CHAT_UPLOAD_TYPES = os.environ.get(
+    "CHAT_UPLOAD_TYPES",
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/markdown,"
+    "text/csv,application/json,application/zip,application/gzip,audio/mpeg,audio/ogg,"
+    "video/mp4,video/webm,application/vnd.oasis.opendocument.text,"
+    "application/vnd.oasis.opendocument.spreadsheet,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+).split(",")
+CHAT_ATTACHMENTS_MAX = int(os.environ.get("CHAT_ATTACHMENTS_MAX", "10"))
+# Larger pictures are refused rather than decoded (a small file can unpack to gigabytes).
+CHAT_UPLOAD_IMAGE_PIXELS_MAX = int(os.environ.get("CHAT_UPLOAD_IMAGE_PIXELS_MAX", "50000000"))
+CHAT_THUMBNAIL_SIZE = int(os.environ.get("CHAT_THUMBNAIL_SIZE", "400"))
+# Uploads per user and period (s), and how many may wait unsent at once; an upload never
+# sent is deleted after CHAT_UPLOAD_PENDING_HOURS.
+CHAT_RATE_UPLOADS = int(os.environ.get("CHAT_RATE_UPLOADS", "30"))
+CHAT_RATE_UPLOADS_PERIOD = float(os.environ.get("CHAT_RATE_UPLOADS_PERIOD", "600"))
+CHAT_UPLOADS_PENDING_MAX = int(os.environ.get("CHAT_UPLOADS_PENDING_MAX", "20"))
+CHAT_UPLOAD_PENDING_HOURS = float(os.environ.get("CHAT_UPLOAD_PENDING_HOURS", "24"))
+
 # Account safety (chat/services/account_safety.py; docs/operations.md, "Accounts and
 # e-mail"). Sign-in is refused for ACCOUNT_LOGIN_LOCK_PERIOD seconds from the first failure
 # once an account, or a client address, has this many failures in it.

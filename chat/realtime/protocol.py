@@ -19,6 +19,7 @@ from ops import metrics
 from .. import errors, events
 from ..models import CLIENT_ID_PATTERN
 from ..records import MESSAGE_FIELDS, format_time, message_data, message_row_data, room_data
+from ..validation import clean_attachment_ids
 from ..validation import clean_body as clean_message_body
 from ..validation import clean_emoji as clean_reaction_emoji
 
@@ -102,6 +103,7 @@ class SendCommand:
     client_id: str | None
     body: str
     reply_to: int | None = None  # the id of the message it answers
+    attachments: tuple[int, ...] = ()  # the ids of the sender's uploads it carries
 
 
 @dataclass(frozen=True)
@@ -245,10 +247,10 @@ def _is_utf8_encodable(text: str) -> bool:
     return True
 
 
-def clean_body(value: Any, *, client_id: str | None = None) -> str:
+def clean_body(value: Any, *, client_id: str | None = None, allow_empty: bool = False) -> str:
     """Validate a message body as the services do, as a wire error echoing `client_id`."""
     try:
-        return clean_message_body(value)
+        return clean_message_body(value, allow_empty=allow_empty)
     except errors.ChatError as error:
         raise ProtocolError.of(error, client_id=client_id) from None
 
@@ -258,12 +260,16 @@ def clean_send(data: dict) -> SendCommand:
     client_id = data.get("client_id")
     if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID_RE.match(client_id)):
         raise ProtocolError(BAD_FRAME, "'client_id' must be 1-64 characters of [A-Za-z0-9_-].")
-    body = clean_body(data.get("body"), client_id=client_id)
     try:
         reply_to = _int_field(data, "reply_to", minimum=1, required=False)
-    except ProtocolError as error:
+        attachments = clean_attachment_ids(data.get("attachments"))
+    except errors.ChatError as error:  # a ProtocolError too
         raise ProtocolError.of(error, client_id=client_id) from None
-    return SendCommand(client_id=client_id, body=body, reply_to=reply_to)
+    # A message may be files alone: then its body may be empty.
+    body = clean_body(data.get("body"), client_id=client_id, allow_empty=bool(attachments))
+    return SendCommand(
+        client_id=client_id, body=body, reply_to=reply_to, attachments=tuple(attachments)
+    )
 
 
 def _clean_edit(data: dict) -> EditCommand:
@@ -364,6 +370,10 @@ def limits_data() -> dict:
         "body_max": settings.CHAT_BODY_MAX,
         "frame_max": settings.CHAT_FRAME_MAX,
         "messages_per_10s": round(settings.CHAT_RATE_MESSAGES * 10 / settings.CHAT_RATE_PERIOD),
+        # Attachments (docs/protocol.md): the largest file, the types, how many per message.
+        "upload_max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
+        "upload_types": list(settings.CHAT_UPLOAD_TYPES),
+        "attachments_max": settings.CHAT_ATTACHMENTS_MAX,
     }
 
 

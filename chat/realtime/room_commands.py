@@ -55,6 +55,7 @@ class RoomCommands:
                 body=command.body,
                 client_id=command.client_id,
                 reply_to=command.reply_to,
+                attachments=list(command.attachments),
                 origin_channel=self.channel_name,
             )
         except errors.ChatError:

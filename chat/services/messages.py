@@ -10,11 +10,12 @@ from ops import metrics
 from .. import events, policy, ratelimit, rendering
 from ..errors import Forbidden, NotFound, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
-from ..records import message_data
+from ..records import attachment_data, attachments_json, message_data
 from ..selectors import message_id_by_client_id, room_membership_now
 from ..selectors.people import display_name
 from ..signals import direct_message_sent, message_deleted, reply_sent
-from ..validation import clean_body
+from ..validation import clean_attachment_ids, clean_body
+from .attachments import attachments_attach, attachments_claim
 from .log import log_action
 from .members import member_joined
 from .mentions import (
@@ -86,6 +87,7 @@ def message_send(
     body: str,
     client_id: str | None = None,
     reply_to: int | None = None,
+    attachments: list[int] | None = None,
     origin_channel: str = "",
 ) -> tuple[dict, bool]:
     """Store a message and emit `message.new`; return (message, created).
@@ -93,9 +95,12 @@ def message_send(
     A repeated `client_id` stores nothing and returns the message already stored. A
     reader of a public room who posts becomes a member. The body's HTML is rendered and
     stored with it (chat.rendering). `reply_to` is the id of the message it answers: one
-    of this room, not deleted (else NotFound).
+    of this room, not deleted (else NotFound). `attachments` are the ids of the author's
+    uploads for this room it carries (services.attachments); with them, the body may be
+    empty.
     """
-    body = clean_body(body)
+    attachment_ids = clean_attachment_ids(attachments)
+    body = clean_body(body, allow_empty=bool(attachment_ids))
     existing = _existing(room=room, author=author, client_id=client_id)
     if existing is not None:
         return existing, False
@@ -107,6 +112,7 @@ def message_send(
             policy.check_post(access)
             # After the access check: who may not post learns nothing of the room's messages.
             original = None if reply_to is None else _original(room=room, message_id=reply_to)
+            files = attachments_claim(room=room, user=author, attachment_ids=attachment_ids)
             mentions = _resolve(room=room, author=author, parsed=parsed, access=access)
             if membership is None:
                 # Posting joins; what was there before is not news to a new member.
@@ -123,7 +129,9 @@ def message_send(
                 mention_all=mentions.everyone,
                 body_html=_html(parsed, mentions),
                 reply_to=original,
+                attachments_data=attachments_json([attachment_data(file) for file in files]),
             )
+            attachments_attach(message, files)
             mentions_store(message, mentions)
             if room.kind == Room.Kind.DIRECT:
                 # Every message of a conversation is news to its other people.
@@ -230,6 +238,9 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
         if not policy.can_delete_message(access=access, user=user, author_id=message.author_id):
             raise Forbidden("Only the author or the room's moderators can delete a message.")
         message.deleted_at = timezone.now()
+        message.attachments_data = ""
+        # Its files go too, once this commits (chat.receivers).
+        message.attachments.all().delete()
         mentions_withdraw(message)
         # A deleted message shows no reactions: none are kept of who reacted to it either.
         message.reactions.all().delete()
@@ -240,7 +251,7 @@ def message_delete(*, room: Room, user, message_id: int, origin_channel: str = "
         data = _save_change(
             message,
             room=room,
-            fields=["deleted_at"],
+            fields=["deleted_at", "attachments_data"],
             kind=events.MESSAGE_DELETED,
             origin=origin_channel,
         )

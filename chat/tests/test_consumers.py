@@ -13,6 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError
 from django.test import Client, TransactionTestCase, override_settings
@@ -255,7 +256,14 @@ class HandshakeTestCase(SocketTestCase):
             },
             "online": ["alice", "bob"],
             "rev": 3,
-            "limits": {"body_max": 4000, "frame_max": 16384, "messages_per_10s": 10},
+            "limits": {
+                "body_max": 4000,
+                "frame_max": 16384,
+                "messages_per_10s": 10,
+                "upload_max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
+                "upload_types": settings.CHAT_UPLOAD_TYPES,
+                "attachments_max": settings.CHAT_ATTACHMENTS_MAX,
+            },
         }
         self.assertEqual({name: hello.get(name) for name in expected}, expected)
         # Reading a public room does not make a member of it; posting does.

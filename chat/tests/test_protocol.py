@@ -323,6 +323,7 @@ class MessageDataTestCase(SimpleTestCase):
                 "mention_all": None,
                 "reactions": [],
                 "reply_to": None,
+                "attachments": [],
             },
         )
 
@@ -381,15 +382,19 @@ class NamesAndLimitsTestCase(SimpleTestCase):
         self.assertEqual(events.EVERYONE.topics(), [EVERYONE_TOPIC])
 
     def test_limits(self):
-        self.assertEqual(
-            protocol.limits_data(),
-            {"body_max": 4000, "frame_max": 16384, "messages_per_10s": 10},
-        )
-        with self.settings(CHAT_RATE_MESSAGES=5, CHAT_RATE_PERIOD=5.0, CHAT_BODY_MAX=100):
+        uploads = {"upload_max_bytes": 1000, "upload_types": ["image/png"], "attachments_max": 3}
+        with self.settings(
+            CHAT_UPLOAD_MAX_BYTES=1000, CHAT_UPLOAD_TYPES=["image/png"], CHAT_ATTACHMENTS_MAX=3
+        ):
             self.assertEqual(
                 protocol.limits_data(),
-                {"body_max": 100, "frame_max": 16384, "messages_per_10s": 10},
+                {"body_max": 4000, "frame_max": 16384, "messages_per_10s": 10, **uploads},
             )
+            with self.settings(CHAT_RATE_MESSAGES=5, CHAT_RATE_PERIOD=5.0, CHAT_BODY_MAX=100):
+                self.assertEqual(
+                    protocol.limits_data(),
+                    {"body_max": 100, "frame_max": 16384, "messages_per_10s": 10, **uploads},
+                )
 
     def test_encode_is_compact_and_keeps_unicode(self):
         text = protocol.encode({"type": "pong", "t": "héllo ✓"})

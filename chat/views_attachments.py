@@ -1,0 +1,103 @@
+"""Attachments over HTTP: upload a file for one's next message, drop an upload, and fetch
+a shared file (docs/protocol.md, "Attachments").
+
+A file is only ever a download or a picture: it is served with the type chosen on
+upload, `nosniff`, and a sandboxing Content-Security-Policy, inline only when it is a
+picture browsers decode as one (never SVG), so nothing in it runs in the site's origin.
+"""
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import errors, services
+from .realtime import protocol
+from .selectors.attachments import attachment_for_reader
+from .services.attachments import (
+    IMAGE_TYPES,
+    attachment_discard,
+    attachment_upload,
+    size_in_words,
+    upload_too_large,
+)
+from .views import _error_from, api_view
+
+
+@require_http_methods(["POST"])
+@api_view
+def api_room_attachments(request, slug):
+    """Store the form's `file` for the caller's next message in the room; 201 with it."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    # Refused by its declared length before the form is parsed at all.
+    if declared.isdigit() and upload_too_large(int(declared)):
+        raise errors.FileTooLarge(
+            f"Files are limited to {size_in_words(settings.CHAT_UPLOAD_MAX_BYTES)}."
+        )
+    room, access = services.room_open(slug=slug, user=request.user)
+    try:
+        files = request.FILES.getlist("file")
+    except MultiPartParserError:
+        raise errors.Invalid("The upload is not a valid form (multipart/form-data).") from None
+    if len(files) != 1:
+        raise errors.Invalid("Send one file, as the form field 'file'.")
+    record = attachment_upload(room=room, access=access, user=request.user, upload=files[0])
+    return JsonResponse({"attachment": record}, status=201)
+
+
+@require_http_methods(["DELETE"])
+@api_view
+def api_attachment(request, attachment_id):
+    """Drop one of the caller's uploads not sent yet."""
+    attachment_discard(
+        user=request.user, attachment_id=protocol.parse_int(attachment_id, "id", minimum=1)
+    )
+    return HttpResponse(status=204)
+
+
+@require_GET
+def attachment_file(request, attachment_id, name):
+    """Serve a shared file to who may read its room (the name in the path is for people)."""
+    return _serve(request, attachment_id, thumbnail=False)
+
+
+@require_GET
+def attachment_thumbnail(request, attachment_id):
+    """Serve a shared picture's thumbnail to who may read its room."""
+    return _serve(request, attachment_id, thumbnail=True)
+
+
+def _serve(request, attachment_id: int, *, thumbnail: bool):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        attachment = attachment_for_reader(attachment_id=attachment_id, user=request.user)
+    except errors.ChatError as error:
+        return _error_from(error)
+    if thumbnail and not attachment.thumbnail:
+        return _error_from(errors.NotFound("This file has no thumbnail."))
+    stored = attachment.thumbnail if thumbnail else attachment.file
+    try:
+        handle = stored.open("rb")
+    except OSError:
+        return _error_from(errors.NotFound("This file is no longer stored."))
+    picture = thumbnail or attachment.content_type in IMAGE_TYPES
+    response = FileResponse(
+        handle,
+        content_type="image/webp" if thumbnail else attachment.content_type,
+        # A picture shows in the page; anything else is only ever saved.
+        as_attachment=not picture,
+        filename=f"{PurePath(attachment.name).stem}-thumbnail.webp"
+        if thumbnail
+        else attachment.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own (a new tab), a file gets no script, no plugin, no same origin.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    # Its readers' alone: no shared cache keeps it; a browser keeps it a while.
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
