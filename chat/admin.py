@@ -15,8 +15,17 @@ from django.utils.safestring import mark_safe
 
 from . import rendering, services
 from .errors import ChatError
-from .models import Invitation, InviteLink, Membership, Message, ModerationAction, Profile, Room
-from .records import display_name_of
+from .models import (
+    Attachment,
+    Invitation,
+    InviteLink,
+    Membership,
+    Message,
+    ModerationAction,
+    Profile,
+    Room,
+)
+from .records import attachment_data, display_name_of
 
 # The membership fields staff edit; each change is one service (services.member_change).
 MEMBERSHIP_EDITABLE = ("role", "banned", "muted", "muted_until")
@@ -201,6 +210,27 @@ class RoomAdmin(admin.ModelAdmin):
         return room._message_count
 
 
+class AttachmentInline(admin.TabularInline):
+    """A message's files, to look at: they go with the message (the soft-delete action)."""
+
+    model = Attachment
+    fields = ["file_link", "content_type", "size", "width", "height", "uploader", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="file")
+    def file_link(self, attachment):
+        # Through the view that checks access (staff may read every room), never MEDIA_URL.
+        return format_html(
+            '<a href="{}">{}</a>', attachment_data(attachment)["url"], attachment.name
+        )
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["id", "room", "author", "short_body", "created_at", "edited_at", "deleted_at"]
@@ -223,6 +253,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["soft_delete"]
+    inlines = [AttachmentInline]
 
     def has_add_permission(self, request):
         return False

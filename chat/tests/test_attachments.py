@@ -524,3 +524,28 @@ class InterruptedUploadTestCase(ChannelsLiveServerTestCase):
         self.assertIn(b" 201 ", answer.split(b"\r\n", 1)[0])
         self.assertEqual(Attachment.objects.count(), 1)
         self.assertEqual(len(set(stored_files()) - set(before)), 2)  # the picture, its thumbnail
+
+
+class AttachmentAdminTestCase(UploadsMixin, TestCase):
+    def test_the_message_page_links_its_files_and_deleting_it_takes_them(self):
+        alice = make_user("alice")
+        staff = make_user("admin", is_staff=True, is_superuser=True)
+        room = make_room("Secret", is_private=True)
+        add_member(room, alice)
+        self.client.force_login(alice)
+        upload = self.upload_ok(self.client, png(), slug="secret")
+        message = self.post_message(self.client, "", [upload["id"]], slug="secret").json()[
+            "message"
+        ]
+        self.client.force_login(staff)
+        page = self.client.get(reverse("admin:chat_message_change", args=[message["id"]]))
+        self.assertContains(page, f'<a href="{upload["url"]}">picture.png</a>', html=True)
+        # Staff moderate every room: they may open what they moderate.
+        self.assertEqual(self.client.get(upload["url"]).status_code, 200)
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(
+                reverse("admin:chat_message_changelist"),
+                {"action": "soft_delete", "_selected_action": [message["id"]]},
+            )
+        self.assertEqual(stored_files(), [])
+        self.assertEqual(self.client.get(upload["url"]).status_code, 404)
