@@ -7,7 +7,7 @@
 // user's default).
 
 import { displayName } from "./people.js";
-import { repliesToMe } from "./replies.js";
+import { plainText, repliesToMe } from "./replies.js";
 
 // The longest body an alert shows, in characters; operating systems clip long ones anyway.
 export const ALERT_BODY_MAX = 200;
@@ -62,7 +62,7 @@ function messageAlert(frame, { me, rooms, viewing, visible, defaults }) {
   const author = displayName(message.author) || "Someone";
   return {
     title: direct ? `${author} (direct message)` : `${author} in #${room.name ?? slug}`,
-    body: plainExcerpt(message.body),
+    body: plainExcerpt(messageText(message)),
     tag: String(message.id),
     roomSlug: slug,
     messageId: message.id,
@@ -93,6 +93,18 @@ function announcementAlert(frame, { visible }) {
 export function mentionsMe(message, me) {
   if (MENTION_ALL_KINDS.has(message.mention_all)) return true;
   return Array.isArray(message.mentions) && me != null && message.mentions.includes(me.id);
+}
+
+/**
+ * What an alert says of a message: its text without Markdown's markers (an alert shows
+ * no formatting), or, for a message of files alone, the file's name or how many.
+ */
+export function messageText(message) {
+  const text = plainText(message.body);
+  if (text) return text;
+  const files = Array.isArray(message.attachments) ? message.attachments : [];
+  if (files.length === 1) return `📎 ${files[0]?.name ?? "a file"}`;
+  return files.length > 1 ? `📎 ${files.length} files` : "";
 }
 
 /** Return at most ALERT_BODY_MAX characters of a plain-text body, on one line. */

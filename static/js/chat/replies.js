@@ -25,6 +25,15 @@ export function replyExcerpt(body) {
   return "";
 }
 
+/** A whole body as plain text on one line: every line's Markdown markers taken out. */
+export function plainText(body) {
+  return String(body ?? "")
+    .split(LINE_BREAKS)
+    .map((line) => line.replace(LINE_MARKERS, "").replace(INLINE_MARKERS, "").trim())
+    .filter(Boolean)
+    .join(" ");
+}
+
 function isUser(value) {
   return Number.isInteger(value?.id) && typeof value.username === "string";
 }

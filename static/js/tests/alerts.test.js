@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ALERT_BODY_MAX, alertFor, alertSettledBy, plainExcerpt } from "../chat/alerts.js";
+import {
+  ALERT_BODY_MAX,
+  alertFor,
+  alertSettledBy,
+  messageText,
+  plainExcerpt,
+} from "../chat/alerts.js";
 import {
   CHANNEL_NAME,
   CLAIM_WAIT_MS,
@@ -221,6 +227,20 @@ describe("alertFor: the body", () => {
   test("never cuts an emoji in half", () => {
     const body = plainExcerpt(`${"a".repeat(198)}😀😀😀`);
     assert.equal(body, `${"a".repeat(198)}😀…`);
+  });
+});
+
+describe("messageText: what an alert says of a message", () => {
+  test("its text without Markdown's markers, every line", () => {
+    assert.equal(messageText({ body: "**Lunch** at `noon`?\n> - and _later_" }), "Lunch at noon? and later");
+  });
+
+  test("a message of files alone: the file's name, or how many", () => {
+    const file = (name) => ({ id: 1, name, size: 10 });
+    assert.equal(messageText({ body: "", attachments: [file("cat.png")] }), "📎 cat.png");
+    assert.equal(messageText({ body: "", attachments: [file("a"), file("b")] }), "📎 2 files");
+    assert.equal(messageText({ body: "look", attachments: [file("a")] }), "look");
+    assert.equal(messageText({ body: "" }), "");
   });
 });
 
