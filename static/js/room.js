@@ -15,6 +15,8 @@
 // - Frames from a socket that is no longer the current one are ignored (socket.js).
 
 import { Api, csrfTokenFrom } from "./chat/api.js";
+import { DEFAULT_LIMITS } from "./chat/attachments.js";
+import { AttachmentViewer } from "./chat/attachments_ui.js";
 import { Composer } from "./chat/composer.js";
 import { DirectForm, DirectOpener } from "./chat/direct_ui.js";
 import { Members } from "./chat/members.js";
@@ -40,6 +42,7 @@ import { InviteView } from "./chat/invite_ui.js";
 import { TimelineView } from "./chat/timeline_ui.js";
 import { TypingIndicator, typingText } from "./chat/typing.js";
 import { UnreadView } from "./chat/unread_ui.js";
+import { UploadsView } from "./chat/uploads_ui.js";
 
 // The elements room.js needs, by their data-js name (ui.roomName for "room-name").
 const ELEMENTS = [
@@ -64,10 +67,37 @@ function readConfig(el) {
     loginUrl: d.loginUrl,
     hasMore: d.hasMore === "true",
     archived: d.archived === "true",
-    limits: { bodyMax: toInt(d.bodyMax) || 4000, frameMax: toInt(d.frameMax) || 16384 },
+    limits: {
+      bodyMax: toInt(d.bodyMax) || 4000,
+      frameMax: toInt(d.frameMax) || 16384,
+      ...uploadLimits({
+        upload_max_bytes: toInt(d.uploadMax),
+        upload_types: d.uploadTypes ? d.uploadTypes.split(",") : undefined,
+        attachments_max: toInt(d.attachmentsMax),
+      }),
+    },
+    uploadUrl: d.uploadUrl || "", // empty while the server takes no files
     mentionAllMax: d.mentionAllMax ? toInt(d.mentionAllMax) : null, // null: the server decides
   };
 }
+
+/**
+ * The upload limits in the page's terms from the server's (hello's `limits`, or the
+ * page's data- attributes): what is missing keeps its default.
+ */
+function uploadLimits(limits, base = DEFAULT_LIMITS) {
+  const types = limits?.upload_types;
+  return {
+    uploadMax: limits?.upload_max_bytes || base.uploadMax,
+    uploadTypes: Array.isArray(types)
+      ? types.map((type) => String(type).trim()).filter(Boolean)
+      : base.uploadTypes,
+    attachmentsMax: limits?.attachments_max || base.attachmentsMax,
+  };
+}
+
+// Where an upload not yet sent is dropped (docs/protocol.md, "Attachments").
+const attachmentUrl = (id) => `/api/attachments/${encodeURIComponent(id)}/`;
 
 function findElements(el) {
   const ui = {};
@@ -149,26 +179,41 @@ export function startRoom(root, tab) {
   });
   const reactions = new ReactionsView({ list: ui.messages, send, showNotice });
   const replyBar = new ReplyBar({ composer: ui.composer, input: ui.input });
+  const uploads = cfg.uploadUrl
+    ? new UploadsView({
+        composer: ui.composer,
+        input: ui.input,
+        dropArea: root.querySelector(".room-main"),
+        dropParent: root.querySelector(".timeline-wrap"),
+        limits: cfg.limits,
+        uploadUrl: cfg.uploadUrl,
+        deleteUrl: attachmentUrl,
+        csrfToken,
+        api: new Api({ csrfToken }),
+        onChange: () => composer.update(),
+      })
+    : null;
   const composer = new Composer({
     ui,
     limits: cfg.limits,
     roomName: () => ui.roomName.textContent,
     send,
-    onSubmit: (body, reply) => {
-      outbox.queue(body, reply);
+    onSubmit: (body, reply, files) => {
+      outbox.queue(body, reply, files);
       view.scrollToBottom();
     },
     showNotice,
     mentions: new MentionsUI({ input: ui.input, members, mentionAllMax: cfg.mentionAllMax }),
     confirm: (question) => window.confirm(question),
     replyBar,
+    attachments: uploads,
   });
   const outboxView = new OutboxView({
     list: ui.outbox,
     username: cfg.me.username,
     onEdit: (entry) => {
       // The entry goes only once the composer holds its text, or the text would be lost.
-      if (composer.offer(entry.body, entry.reply)) outbox.remove(entry);
+      if (composer.offer(entry.body, entry.reply, entry.attachments)) outbox.remove(entry);
       else if (composer.text()) showNotice("Send or clear your draft first, then edit this one.");
     },
     onDismiss: (entry) => outbox.remove(entry),
@@ -235,6 +280,7 @@ export function startRoom(root, tab) {
     formatUntil,
   });
 
+  uploads?.listen(); // before the composer's first redraw, which may disable it
   outbox.restore(view.adoptServerRendered(cfg.slug));
   view.renderHistoryStatus();
   client.setArchived(cfg.archived);
@@ -243,6 +289,11 @@ export function startRoom(root, tab) {
   }
   outboxView.listen(outbox);
   tab.on("state", (frame) => status.setConnState(frame.state));
+  // The server's upload limits may have changed since the page was rendered.
+  tab.on("hello", (frame) => {
+    if (frame.limits) Object.assign(cfg.limits, uploadLimits(frame.limits, cfg.limits));
+  });
+  new AttachmentViewer().listen(ui.messages);
   new ReadMarker({ tab, slug: cfg.slug, timeline, ui }).listen();
   new UnreadView({ tab, slug: cfg.slug, ui }).listen();
   new RoomPrefsView({

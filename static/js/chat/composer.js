@@ -3,8 +3,10 @@
 // is gone or closed to us, archived, or we are muted (in that order of precedence).
 // A message that says @room or @here is sent only once the sender confirms it. While a
 // reply is being written (the ReplyBar of replies_ui.js), the message sent answers it;
-// Escape cancels the reply.
+// Escape cancels the reply. Files attached (uploads_ui.js) go with the message: a
+// message may be only files, and it waits until every upload has finished.
 
+import { maySend } from "./attachments.js";
 import { mentionAllQuestion, mentionsAll } from "./mentions.js";
 import { codePoints, fitsFrame, typingFrame } from "./protocol.js";
 import { TypingSender } from "./typing.js";
@@ -19,7 +21,8 @@ export class Composer {
    * queue a message (`reply`: the quote of the message it answers, or null);
    * showNotice(text); mentions: the MentionsUI (the @-autocomplete), or null;
    * confirm(question) -> bool: asked before a message notifies everyone; replyBar: the
-   * ReplyBar, or null.
+   * ReplyBar, or null; attachments: the UploadsView, or null (onSubmit then gets
+   * the records of the files attached as its third argument).
    */
   constructor({
     ui,
@@ -31,9 +34,11 @@ export class Composer {
     mentions = null,
     confirm = () => true,
     replyBar = null,
+    attachments = null,
   }) {
     Object.assign(this, { ui, limits, roomName, onSubmit, showNotice, mentions, confirm });
     this.replyBar = replyBar;
+    this.attachments = attachments;
     this.archived = false;
     this.mutedText = null; // why we may not post, while muted
     this.closedText = null; // why we never will again from this page
@@ -81,13 +86,16 @@ export class Composer {
 
   /**
    * Put text in an empty composer (a failed message to fix), with the quote it answered
-   * (`reply`, or null); return whether it did. Not over a draft, and not into a composer
-   * closed for good, where it could only be looked at: the caller keeps the text where
-   * it was.
+   * (`reply`, or null) and its files (`files`: attachment records); return whether it
+   * did. Not over a draft (text or files), and not into a composer closed for good, where
+   * it could only be looked at: the caller keeps the message where it was.
    */
-  offer(text, reply = null) {
-    if (this.text() || this.closedText !== null) return false;
+  offer(text, reply = null, files = []) {
+    if (this.text() || this.attachments?.entries().length || this.closedText !== null) {
+      return false;
+    }
     if (reply) this.replyBar?.start(reply);
+    this.attachments?.adopt(files);
     this.ui.input.value = text;
     this.update();
     this.ui.input.focus();
@@ -107,7 +115,9 @@ export class Composer {
   }
 
   fits(text) {
-    return codePoints(text) <= this.limits.bodyMax && fitsFrame(text, this.limits.frameMax);
+    const files = this.attachments?.records().length ?? 0;
+    const { bodyMax, frameMax } = this.limits;
+    return codePoints(text) <= bodyMax && fitsFrame(text, frameMax, files);
   }
 
   update() {
@@ -118,7 +128,8 @@ export class Composer {
     counter.hidden = length < this.limits.bodyMax * COUNTER_FROM;
     counter.textContent = `${length} / ${this.limits.bodyMax}`;
     counter.classList.toggle("is-over", tooLong);
-    send.disabled = this.blocked() || !text || tooLong;
+    const files = this.attachments?.entries() ?? [];
+    send.disabled = this.blocked() || !maySend(text, files) || tooLong;
     // Grow with the text, up to the CSS max-height.
     input.style.height = "auto";
     input.style.height = `${input.scrollHeight}px`;
@@ -126,7 +137,13 @@ export class Composer {
 
   submit() {
     const body = this.text();
-    if (!body || this.blocked()) return;
+    const files = this.attachments?.records() ?? [];
+    if (this.blocked()) return;
+    if (this.attachments?.uploading) {
+      this.showNotice(this.attachments.notReadyText());
+      return;
+    }
+    if (!body && !files.length) return;
     if (!this.fits(body)) {
       this.ui.counter.hidden = false;
       this.showNotice(`Messages are limited to ${this.limits.bodyMax} characters.`);
@@ -135,8 +152,9 @@ export class Composer {
     const everyone = mentionsAll(body);
     if (everyone !== null && !this.confirmEveryone(everyone)) return; // the text stays
     this.typing.stop();
-    this.onSubmit(body, this.replyBar?.quote ?? null);
+    this.onSubmit(body, this.replyBar?.quote ?? null, files);
     this.replyBar?.clear();
+    this.attachments?.clear();
     this.ui.input.value = "";
     this.update();
   }
@@ -181,6 +199,7 @@ export class Composer {
     const { composer, input } = this.ui;
     const block = this.block();
     input.disabled = block !== null;
+    this.attachments?.setDisabled(block !== null);
     if (block !== null) this.mentions?.close();
     input.placeholder = block?.text ?? `Message #${this.roomName()}`;
     composer.dataset.blocked = block?.kind ?? ""; // for CSS and tests

@@ -1,7 +1,10 @@
 // outbox.js: the messages written but not yet acknowledged. Each has a client_id, so
 // resending after a reconnect or a reload never stores it twice (docs/protocol.md,
-// "Sending a message"). Pure: storage, timers, the clock and the socket are passed in.
+// "Sending a message"). A message keeps the files sent with it (their attachment records:
+// every resend names the same ids, and the outbox shows their names). Pure: storage,
+// timers, the clock and the socket are passed in.
 
+import { attachmentsOf } from "./attachments.js";
 import { classifyError, newClientId, sendFrame } from "./protocol.js";
 import { replyOf } from "./replies.js";
 
@@ -63,6 +66,7 @@ export class Outbox {
         clientId: item.clientId,
         body: item.body,
         reply: replyOf(item.reply),
+        attachments: attachmentsOf(item),
         failed: Boolean(item.failed),
         detail: item.detail || "",
       });
@@ -71,13 +75,10 @@ export class Outbox {
   }
 
   save() {
-    const items = this.values().map(({ clientId, body, reply, failed, detail }) => ({
-      clientId,
-      body,
-      reply,
-      failed,
-      detail,
-    }));
+    const items = this.values().map((entry) => {
+      const { clientId, body, reply, attachments, failed, detail } = entry;
+      return { clientId, body, reply, attachments, failed, detail };
+    });
     try {
       if (items.length) this.storage?.setItem(this.storageKey, JSON.stringify(items));
       else this.storage?.removeItem(this.storageKey);
@@ -87,7 +88,8 @@ export class Outbox {
   }
 
   add(fields) {
-    const entry = { failed: false, held: false, detail: "", reply: null, ...fields };
+    const defaults = { failed: false, held: false, detail: "", reply: null, attachments: [] };
+    const entry = { ...defaults, ...fields };
     this.entries.set(entry.clientId, entry);
     this.onAdd(entry);
     return entry;
@@ -95,10 +97,16 @@ export class Outbox {
 
   /**
    * Write a new message: keep it, then send it. `reply`: the quote of the message it
-   * answers ({id, author, excerpt}, see replies.js), kept for every resend, or null.
+   * answers ({id, author, excerpt}, see replies.js), kept for every resend, or null;
+   * `files`: the attachment records of the files that go with it (attachments.js).
    */
-  queue(body, reply = null) {
-    const entry = this.add({ clientId: this.makeClientId(), body, reply: replyOf(reply) });
+  queue(body, reply = null, files = []) {
+    const entry = this.add({
+      clientId: this.makeClientId(),
+      body,
+      reply: replyOf(reply),
+      attachments: attachmentsOf({ attachments: files }),
+    });
     this.save();
     this.transmit(entry);
     return entry;
@@ -118,7 +126,9 @@ export class Outbox {
     // that messages still go out in the order they were written.
     entry.held = this.now() < this.holdUntil;
     this.onChange(entry);
-    if (!entry.held) this.send(sendFrame(entry.clientId, entry.body, entry.reply?.id ?? null));
+    if (entry.held) return;
+    const ids = entry.attachments.map((record) => record.id);
+    this.send(sendFrame(entry.clientId, entry.body, entry.reply?.id ?? null, ids));
   }
 
   /** Send everything unacknowledged, in order (after hello). */

@@ -1,5 +1,6 @@
 // outbox_ui.js: the messages being sent, under the timeline: "sending…", "waiting to
-// resend…", or "Not sent: why" with Edit and Dismiss.
+// resend…", or "Not sent: why" with Edit and Dismiss; the names of their files under
+// their text.
 
 import { actionButton, avatar, h } from "./render.js";
 
@@ -28,6 +29,14 @@ export class OutboxView {
     meta.append(h("span", "message-author", this.username), h("span", "message-status"));
     const main = h("div", "message-main");
     main.append(meta, h("div", "message-body", entry.body));
+    if (entry.attachments?.length) {
+      const files = h("ul", "outbox-attachments");
+      files.setAttribute("aria-label", "Files");
+      for (const record of entry.attachments) {
+        files.append(h("li", "outbox-attachment", record.name));
+      }
+      main.append(files);
+    }
     li.append(avatar(this.username), main);
     this.items.set(entry.clientId, li);
     this.draw(entry);

@@ -97,10 +97,15 @@ export function isMessage(msg) {
 
 // --- frames the client sends -------------------------------------------------------------
 
-/** message.send; `replyTo`: the id of the message it answers, or null (left out). */
-export function sendFrame(clientId, body, replyTo = null) {
+/**
+ * message.send; `replyTo`: the id of the message it answers, or null (left out);
+ * `attachments`: the ids of my uploads that go with it (left out when there are none).
+ */
+export function sendFrame(clientId, body, replyTo = null, attachments = []) {
   const frame = { type: "message.send", client_id: clientId, body };
   if (Number.isInteger(replyTo)) frame.reply_to = replyTo;
+  const ids = Array.isArray(attachments) ? attachments.filter(Number.isInteger) : [];
+  if (ids.length) frame.attachments = ids;
   return frame;
 }
 export const editFrame = (id, body) => ({ type: "message.edit", id, body });
@@ -120,11 +125,12 @@ export function codePoints(text) {
 
 /**
  * Tell whether a message.send of `body` stays within frame_max bytes, whatever its
- * client_id, and a reply_to of any message.
+ * client_id, a reply_to of any message, and `attachmentCount` attachment ids of any size.
  */
-export function fitsFrame(body, frameMax) {
-  const frame = JSON.stringify(sendFrame("c-".padEnd(64, "x"), body, Number.MAX_SAFE_INTEGER));
-  return new TextEncoder().encode(frame).length <= frameMax;
+export function fitsFrame(body, frameMax, attachmentCount = 0) {
+  const ids = Array(attachmentCount).fill(Number.MAX_SAFE_INTEGER);
+  const longest = sendFrame("c-".padEnd(64, "x"), body, Number.MAX_SAFE_INTEGER, ids);
+  return new TextEncoder().encode(JSON.stringify(longest)).length <= frameMax;
 }
 
 /** Make a client_id for message.send: "c-" and 32 hex digits or a UUID. */

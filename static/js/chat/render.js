@@ -3,6 +3,8 @@
 // the server's HTML through rich_text.js's allow-list). Nothing here runs at import time
 // but the time formats, so node can import it too.
 
+import { attachmentsOf } from "./attachments.js";
+import { attachmentList } from "./attachments_ui.js";
 import { highlightParts } from "./mentions.js";
 import { displayName, handle, hasDisplayName } from "./people.js";
 import { reactionBar } from "./reactions_ui.js";
@@ -152,7 +154,8 @@ export function fillBody(node, msg, me, mentionName = () => undefined) {
 /**
  * Draw one message. `me` is {id, username, staff, can_moderate}: my own messages can be
  * edited, and deleted by me; anyone's by a moderator of the room or staff; anyone's
- * reacted to, its reactions under its body (reactions_ui.js).
+ * reacted to, its reactions under its body (reactions_ui.js). Its files (thumbnails and
+ * cards, attachments_ui.js) come between the two.
  * `mentionName(id)`: the username of a mentioned user, when known (fillBody).
  */
 export function renderMessage(msg, me, mentionName) {
@@ -185,6 +188,8 @@ export function renderMessage(msg, me, mentionName) {
   const quote = msg.deleted ? null : replyQuote(msg);
   if (quote) main.append(quote);
   main.append(body);
+  const files = msg.deleted ? null : attachmentList(msg);
+  if (files) main.append(files);
   const reactions = reactionBar(msg, me);
   if (reactions) main.append(reactions);
   li.append(avatar(msg.author.username), main);
@@ -232,7 +237,17 @@ export function messageFromElement(li, slug) {
     mention_all: li.dataset.mentionAll || null,
     reactions: reactionsFromElement(li),
     reply_to: deleted ? null : replyFromElement(li),
+    attachments: deleted ? [] : attachmentsFromElement(li),
   };
+}
+
+/** The files the server wrote into a server-rendered item (data-attachments, JSON). */
+function attachmentsFromElement(li) {
+  try {
+    return attachmentsOf({ attachments: JSON.parse(li.dataset.attachments ?? "[]") });
+  } catch {
+    return [];
+  }
 }
 
 /** The quote the server wrote into a server-rendered reply (data-reply-to, JSON), or null. */

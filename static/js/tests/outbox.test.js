@@ -247,3 +247,57 @@ describe("Outbox: surviving a reload", () => {
     assert.deepEqual(bodies(), ["still sent"]);
   });
 });
+
+describe("Outbox: files sent with a message", () => {
+  const CAT = {
+    id: 7,
+    name: "cat.png",
+    size: 48213,
+    content_type: "image/png",
+    url: "/files/7/cat.png",
+    image: true,
+    width: 1200,
+    height: 800,
+    thumbnail: { url: "/files/7/thumbnail/", width: 400, height: 267 },
+  };
+  const NOTES = { ...CAT, id: 8, name: "notes.txt", url: "/files/8/notes.txt", image: false };
+
+  test("the ids go with the message, and every resend names the same ones", () => {
+    const { outbox, sent } = setup();
+    const entry = outbox.queue("look", null, [CAT, NOTES]);
+    outbox.flush(); // a reconnect before the acknowledgement
+    assert.deepEqual(sent, [
+      { type: "message.send", client_id: entry.clientId, body: "look", attachments: [7, 8] },
+      { type: "message.send", client_id: entry.clientId, body: "look", attachments: [7, 8] },
+    ]);
+    assert.deepEqual(
+      entry.attachments.map((record) => record.name),
+      ["cat.png", "notes.txt"],
+    );
+  });
+
+  test("a message of files alone goes with an empty body; bad records are dropped", () => {
+    const { outbox, sent } = setup();
+    outbox.queue("", null, [CAT, { id: "x" }]);
+    assert.deepEqual(sent[0].attachments, [7]);
+    assert.equal(sent[0].body, "");
+  });
+
+  test("without files the frame has no attachments field", () => {
+    const { outbox, sent } = setup();
+    outbox.queue("plain");
+    assert.equal("attachments" in sent[0], false);
+  });
+
+  test("the files survive a reload with the message, and go again with it", () => {
+    const storage = new MemoryStorage();
+    const before = setup({ storage, live: false });
+    before.outbox.queue("", null, [CAT]);
+    const after = setup({ storage });
+    after.outbox.restore(new Set());
+    const [entry] = after.outbox.values();
+    assert.deepEqual(entry.attachments, [CAT]);
+    after.outbox.flush();
+    assert.deepEqual(after.sent.at(-1).attachments, [7]);
+  });
+});

@@ -122,6 +122,29 @@ describe("limits", () => {
     assert.equal(fitsFrame("é".repeat(Math.ceil((limit + 1 - overhead) / 2)), limit), false);
   });
 
+  test("fitsFrame leaves room for the ids of the files attached", () => {
+    const limit = 300;
+    const longest = sendFrame("c-".padEnd(64, "x"), "", Number.MAX_SAFE_INTEGER, [
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    ]);
+    const overhead = JSON.stringify(longest).length;
+    assert.equal(fitsFrame("a".repeat(limit - overhead), limit, 2), true);
+    assert.equal(fitsFrame("a".repeat(limit + 1 - overhead), limit, 2), false);
+    assert.equal(fitsFrame("a".repeat(limit + 1 - overhead), limit, 0), true);
+  });
+
+  test("sendFrame carries the ids of the files attached, only when there are some", () => {
+    assert.deepEqual(sendFrame("c-1", "", null, [7, 8]), {
+      type: "message.send",
+      client_id: "c-1",
+      body: "",
+      attachments: [7, 8],
+    });
+    assert.equal("attachments" in sendFrame("c-1", "hi", null, []), false);
+    assert.deepEqual(sendFrame("c-1", "hi", 5, [7, "8", null]).attachments, [7]);
+  });
+
   test("newClientId is valid for the server (1-64 of A-Z a-z 0-9 _ -)", () => {
     const pattern = /^[A-Za-z0-9_-]{1,64}$/;
     assert.match(newClientId(), pattern);
