@@ -50,6 +50,7 @@ MESSAGE_FIELDS = (
     "reply_to__author__profile__display_name",
     "reply_to__body",
     "reply_to__deleted_at",
+    "reply_to__attachments_data",
 )
 
 # The longest excerpt of an original a reply quotes, in characters.
@@ -76,17 +77,28 @@ def reply_data(
     display_name: str | None,
     body: str | None,
     deleted_at: datetime | None,
+    attachments: str = "",
 ) -> dict | None:
     """Return the protocol's quote of the message a reply answers (None: no original)."""
     if message_id is None:
         return None
     deleted = deleted_at is not None
+    excerpt = "" if deleted else reply_excerpt(body) or files_excerpt(attachments)
     return {
         "id": message_id,
         "author": user_data(author_id, username, display_name),
-        "excerpt": "" if deleted else reply_excerpt(body),
+        "excerpt": excerpt,
         "deleted": deleted,
     }
+
+
+def files_excerpt(attachments: str) -> str:
+    """Say what a message of files alone holds, in a quote: its first file's name."""
+    if not attachments:
+        return ""
+    names = [attachment["name"] for attachment in orjson.loads(attachments)]
+    more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+    return reply_excerpt(f"📎 {names[0]}{more}") if names else ""
 
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
@@ -162,7 +174,7 @@ def _original_fields(message: Message) -> tuple:
     with its author and profile, or a query for them)."""
     # A deleted reply quotes nothing: its original is not even read.
     if message.reply_to_id is None or message.deleted_at is not None:
-        return (None,) * 6
+        return (None,) * 7
     original = message.reply_to
     author = original.author
     return (
@@ -172,6 +184,7 @@ def _original_fields(message: Message) -> tuple:
         display_name_of(author),
         original.body,
         original.deleted_at,
+        original.attachments_data,
     )
 
 

@@ -15,8 +15,6 @@ ZERO_WIDTH_JOINER = "\u200d"
 def clean_body(value: Any, *, allow_empty: bool = False) -> str:
     """Validate a message body: a string, stripped, within CHAT_BODY_MAX; not empty
     unless `allow_empty` (a message of files alone)."""
-    if value is None and allow_empty:
-        return ""
     if not isinstance(value, str):
         raise Invalid("'body' must be a string.")
     body = value.strip()

@@ -266,7 +266,8 @@ def clean_send(data: dict) -> SendCommand:
     except errors.ChatError as error:  # a ProtocolError too
         raise ProtocolError.of(error, client_id=client_id) from None
     # A message may be files alone: then its body may be empty.
-    body = clean_body(data.get("body"), client_id=client_id, allow_empty=bool(attachments))
+    body = data.get("body", "" if attachments else None)
+    body = clean_body(body, client_id=client_id, allow_empty=bool(attachments))
     return SendCommand(
         client_id=client_id, body=body, reply_to=reply_to, attachments=tuple(attachments)
     )

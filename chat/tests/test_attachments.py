@@ -296,6 +296,15 @@ class SharedFileTestCase(UploadsMixin, TestCase):
         response = self.post_message(self.client, "  ", [], slug="secret")
         self.assertEqual(response.json()["error"]["code"], "empty")
 
+    def test_a_message_of_files_alone_is_quoted_by_its_file(self):
+        message = self.send_files()
+        reply, _created = services.message_send(
+            room=self.room, author=self.bob, body="nice", reply_to=message["id"]
+        )
+        self.assertEqual(reply["reply_to"]["excerpt"], "📎 picture.png and 1 more")
+        page = selectors.message_page(room=self.room)
+        self.assertEqual(page["messages"][-1]["reply_to"]["excerpt"], "📎 picture.png and 1 more")
+
     def test_a_resend_stores_nothing_new(self):
         first = self.send_files("look")
         ids = [self.picture["id"], self.notes["id"]]
