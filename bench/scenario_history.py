@@ -12,6 +12,13 @@ the server's SQLite file, as the server itself would have stored them (project: 
   chat/selectors.py:message_page (same rows, same join, same LIMIT) run by this process
   with sqlite3 on the same file: with one open connection (the reference), and with a
   new connection per query (what a server pays that opens one per request).
+- with --history-rich (project only), a second room gets the same history, where a share
+  of the messages carry what issue 16 added, stored as the server stores them: replies to
+  an earlier message (their quote read through the page's LEFT JOINs), reactions (each
+  taking a revision, as services.reactions does, so the page reads them in one more
+  query), attachments (their records as JSON with the message, and their rows); its deep
+  pages, at the same depth, take turns with the plain room's through the WebSocket, the
+  HTTP API and in-process, and the two are compared.
 - ingest: sender sockets (one user and one room each) send at a fixed rate under the
   project's rate limit for some seconds; messages acknowledged per second (project: the
   sender's own `message.new`; naive: the echo of its own message, sent after saving),
@@ -42,7 +49,10 @@ import servers
 NAME = "history"
 SERVERS = ("project", "naive")
 TARGET = "project deep page p99 <= 2x the raw SQL p99"
+RICH_TARGET = "a rich page <= 1.5x a plain one (issue 16)"
+RICH_BOUND = 1.5
 ROOM = "history"
+RICH_ROOM = "history-rich"
 WARM_UP = 5  # requests per method before the measured ones
 SEED = 5
 MARK = re.compile(r"ingest~([A-Za-z0-9_-]+)~")
@@ -58,6 +68,56 @@ _RENDER = (
     "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'myproject.settings');"
     " django.setup(); from chat.rendering import render_body; print(render_body(sys.argv[1]))"
 )
+# The rich history (--history-rich): the share of its messages that carry each part, drawn
+# at random, each part independently of the others.
+REPLY_SHARE = 1 / 5
+REACTED_SHARE = 1 / 10
+ATTACHMENT_SHARE = 1 / 20
+PICTURE_SHARE = 2 / 3  # of the attachments; the others are documents
+REPLY_DISTANCE_MAX = 30  # a reply answers one of the messages just before it
+REACTIONS_MAX = 3  # a reacted message has 1 to 3 reactions, from different people
+REACTION_EMOJI = (
+    "\N{THUMBS UP SIGN}",
+    "\u2764\ufe0f",
+    "\N{FACE WITH TEARS OF JOY}",
+    "\N{PARTY POPPER}",
+    "\N{EYES}",
+)
+# The files, as an upload stores them (services.attachments): a picture with its WebP
+# thumbnail, and a document. A page never reads the files themselves: none is written.
+ATTACHMENT_KINDS = (
+    {
+        "name": "screenshot.png",
+        "content_type": "image/png",
+        "size": 183_214,
+        "width": 1280,
+        "height": 800,
+        "thumbnail_width": 400,
+        "thumbnail_height": 250,
+        "suffix": ".png",
+    },
+    {
+        "name": "meeting notes.pdf",
+        "content_type": "application/pdf",
+        "size": 48_310,
+        "width": None,
+        "height": None,
+        "thumbnail_width": None,
+        "thumbnail_height": None,
+        "suffix": ".pdf",
+    },
+)
+# A message's attachments_data for one file of each kind, made by the server's own code
+# (records.attachment_data, attachments_json), with _REV_MARK for the attachment's id.
+_ATTACHMENTS_JSON = (
+    "import json, os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
+    " 'myproject.settings'); django.setup(); from chat.models import Attachment;"
+    " from chat.records import attachment_data, attachments_json;"
+    " print(json.dumps([attachments_json([attachment_data(Attachment(**kind))])"
+    " for kind in json.loads(sys.argv[1])]))"
+)
+_ATTACHMENT_FILE = "attachments/2026/12/{token}{suffix}"
+
 # The project's query for a page (chat/selectors.py: message_page), written out.
 PAGE_SQL = (
     'SELECT m."id", m."body", m."client_id", m."created_at", m."edited_at", m."deleted_at", '
@@ -76,6 +136,12 @@ def add_arguments(parser) -> None:
         "--history-requests", type=int, default=None, help="per method (200; short 100)"
     )
     group.add_argument("--history-limit", type=int, default=50, help="messages per page")
+    group.add_argument(
+        "--history-rich",
+        action="store_true",
+        help="project: also a room of the same history with replies, reactions and "
+        "attachments, its deep pages against the plain room's",
+    )
     group.add_argument(
         "--ingest-senders", type=int, default=None, help="sockets, one user each (200; short 100)"
     )
@@ -158,42 +224,180 @@ def _html_template(server) -> str:
     return done.stdout.rstrip("\n")
 
 
-def fill_project(db: Path, count: int, server) -> tuple[int, int]:
-    """Store `count` messages in the room, revisions 1..count; return (first id, last id).
+def _attachment_templates(server) -> list[str]:
+    """The server's attachments_data of one file of each ATTACHMENT_KINDS, with _REV_MARK
+    for the attachment's id."""
+    kinds = [
+        {
+            **{k: v for k, v in kind.items() if k != "suffix"},
+            "pk": int(_REV_MARK),
+            "file": _ATTACHMENT_FILE.format(token="0" * 32, suffix=kind["suffix"]),
+            "thumbnail": _ATTACHMENT_FILE.format(token="1" * 32, suffix=".webp")
+            if kind["thumbnail_width"]
+            else "",
+        }
+        for kind in ATTACHMENT_KINDS
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", _ATTACHMENTS_JSON, json.dumps(kinds)],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        cwd=servers.ROOT,
+        check=True,
+    )
+    return json.loads(done.stdout)
 
-    With their HTML when the project's messages have it (chat_message.body_html).
+
+class _RichParts:
+    """Draws which messages of the rich history carry replies, reactions, attachments, and
+    keeps the rows of the reactions and the attachments for after the messages."""
+
+    def __init__(self, server, con, room_id: int, authors: list[int]):
+        self.rng = random.Random(SEED + 1)
+        self.templates = _attachment_templates(server)
+        self.room_id = room_id
+        self.authors = authors
+        self.next_attachment = con.execute(
+            "SELECT coalesce(max(id), 0) + 1 FROM chat_attachment"
+        ).fetchone()[0]
+        self.reactions: list[tuple] = []
+        self.attachments: list[tuple] = []
+        self.counts = Counter()
+
+    def reply_to(self, message_id: int, index: int) -> int | None:
+        if index == 0 or self.rng.random() >= REPLY_SHARE:
+            return None
+        self.counts["replies"] += 1
+        return message_id - self.rng.randint(1, min(index, REPLY_DISTANCE_MAX))
+
+    def attachments_data(self, message_id: int, author: int, created: str) -> str:
+        if self.rng.random() >= ATTACHMENT_SHARE:
+            return ""
+        which = 0 if self.rng.random() < PICTURE_SHARE else 1
+        kind = ATTACHMENT_KINDS[which]
+        attachment_id = self.next_attachment
+        self.next_attachment += 1
+        token, thumbnail_token = (f"{self.rng.getrandbits(128):032x}" for _ in range(2))
+        thumbnail = (
+            _ATTACHMENT_FILE.format(token=thumbnail_token, suffix=".webp")
+            if kind["thumbnail_width"]
+            else ""
+        )
+        self.attachments.append(
+            (
+                attachment_id,
+                _ATTACHMENT_FILE.format(token=token, suffix=kind["suffix"]),
+                thumbnail,
+                kind["name"],
+                kind["content_type"],
+                kind["size"],
+                kind["width"],
+                kind["height"],
+                kind["thumbnail_width"],
+                kind["thumbnail_height"],
+                created,
+                message_id,
+                self.room_id,
+                author,
+            )
+        )
+        self.counts["attachments"] += 1
+        return self.templates[which].replace(_REV_MARK, str(attachment_id))
+
+    def react(self, message_id: int, created: str) -> int:
+        """Draw the message's reactions (if any); return how many (revisions they take)."""
+        if self.rng.random() >= REACTED_SHARE:
+            return 0
+        people = self.rng.sample(self.authors, self.rng.randint(1, REACTIONS_MAX))
+        for person in people:
+            self.reactions.append((self.rng.choice(REACTION_EMOJI), created, message_id, person))
+        self.counts["reacted_messages"] += 1
+        self.counts["reactions"] += len(people)
+        return len(people)
+
+
+def fill_project(db: Path, count: int, server, *, room: str = ROOM, rich: bool = False):
+    """Store `count` messages in the room; return (first id, last id, rich parts counted).
+
+    With their HTML when the project's messages have it (chat_message.body_html). Plain:
+    revisions 1..count. Rich: a share of the messages answer an earlier one, carry an
+    attachment, or got reactions; every reaction took the room's next revision right
+    after its message, which then holds the last of them as its `rev` (a reaction is a
+    change of the message, services.reactions), its `created_rev` unchanged.
     """
     con = _connect_for_fill(db)
-    room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (ROOM,)).fetchone()[0]
+    room_id = con.execute("SELECT id FROM chat_room WHERE slug = ?", (room,)).fetchone()[0]
     authors = _authors(con)
     times = _times(count)
     columns = {row[1] for row in con.execute("PRAGMA table_info(chat_message)")}
     html = _html_template(server) if "body_html" in columns else None
-    rows = (
-        (
-            HISTORY_BODY.format(rev=rev),
-            next(times),
-            rev,
-            rev,
-            authors[rev % len(authors)],
-            room_id,
-            *(() if html is None else (html.replace(_REV_MARK, str(rev)),)),
+    if rich and not {"reply_to_id", "attachments_data"} <= columns:
+        raise RuntimeError("--history-rich needs a project with replies and attachments")
+    parts = _RichParts(server, con, room_id, authors) if rich else None
+    first_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM chat_message").fetchone()[0]
+    revision = 0
+
+    def rows():
+        nonlocal revision
+        for index in range(count):
+            number = index + 1  # the message's place in the history, the same in both rooms
+            message_id = first_id + index
+            created = next(times)
+            author = authors[number % len(authors)]
+            revision += 1
+            created_rev = revision
+            extra = () if html is None else (html.replace(_REV_MARK, str(number)),)
+            if "attachments_data" in columns:
+                attachments = (
+                    "" if parts is None else parts.attachments_data(message_id, author, created)
+                )
+                extra += (attachments,)
+            if parts is not None:
+                extra += (parts.reply_to(message_id, index),)
+                revision += parts.react(message_id, created)
+            body = HISTORY_BODY.format(rev=number)
+            yield (message_id, body, created, revision, created_rev, author, room_id, *extra)
+
+    extra_columns = [
+        name
+        for name, present in (
+            ("body_html", html is not None),
+            ("attachments_data", "attachments_data" in columns),
+            ("reply_to_id", rich),
         )
-        for rev in range(1, count + 1)
-    )
-    html_column, html_value = (", body_html", ", ?") if html is not None else ("", "")
+        if present
+    ]
+    names = ", ".join(["", *extra_columns]) if extra_columns else ""
+    marks = ", ?" * len(extra_columns)
     _insert(
         con,
-        "INSERT INTO chat_message (body, client_id, created_at, edited_at, deleted_at, rev, "
-        f"created_rev, author_id, room_id, mention_ids, mention_all{html_column}) "
-        f"VALUES (?, NULL, ?, NULL, NULL, ?, ?, ?, ?, '', ''{html_value})",
-        rows,
+        "INSERT INTO chat_message (id, body, created_at, rev, created_rev, author_id, room_id, "
+        f"client_id, edited_at, deleted_at, mention_ids, mention_all{names}) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, '', ''{marks})",
+        rows(),
     )
+    if parts is not None:
+        _insert(
+            con,
+            "INSERT INTO chat_reaction (emoji, created_at, message_id, user_id) "
+            "VALUES (?, ?, ?, ?)",
+            iter(parts.reactions),
+        )
+        _insert(
+            con,
+            "INSERT INTO chat_attachment (id, file, thumbnail, name, content_type, size, width, "
+            "height, thumbnail_width, thumbnail_height, created_at, message_id, room_id, "
+            "uploader_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            iter(parts.attachments),
+        )
     con.execute(
         "UPDATE chat_room SET rev = ?, last_activity_at = ? WHERE id = ?",
-        (count, _sqlite_time(datetime.now(UTC).replace(tzinfo=None)), room_id),
+        (revision, _sqlite_time(datetime.now(UTC).replace(tzinfo=None)), room_id),
     )
-    return _finish_fill(con, room_id)
+    first, last = _finish_fill(con, room_id)
+    counted = {"messages": count, "room_rev": revision, **(parts.counts if parts else {})}
+    return first, last, counted
 
 
 def fill_naive(db: Path, count: int) -> tuple[int, int]:
@@ -236,12 +440,25 @@ def _ok(messages: list, before: int, limit: int) -> bool:
     return len(messages) == limit and messages[-1]["id"] == before - 1
 
 
-async def pages_ws(target, befores: list[int], limit: int) -> tuple[list[float], int]:
-    """Ask for each page over one socket, one at a time; return (seconds each, bad pages)."""
-    ws, _hello = await clients.open_socket(target, ROOM, target.cookie(0))
-    times, bad = [], 0
+def _turns(series: list[tuple[str, list[int]]]):
+    """Yield (which room, request number, before): the rooms take turns, one request each,
+    the first of a turn alternating, so that a slower minute of the machine falls on all."""
+    order = list(range(len(series)))
+    for i in range(len(series[0][1])):
+        for k in order if i % 2 == 0 else order[::-1]:
+            yield k, i, series[k][1][i]
+
+
+async def pages_ws(target, series, limit: int) -> list[tuple[list[float], int]]:
+    """Ask for each page over one socket per room, one at a time, the rooms taking turns;
+    return (seconds each, bad pages) per room of `series` [(room, befores)]."""
+    sockets = []
+    results = [([], 0) for _ in series]
     try:
-        for i, before in enumerate(befores):
+        for room, _befores in series:
+            sockets.append((await clients.open_socket(target, room, target.cookie(0)))[0])
+        for k, i, before in _turns(series):
+            ws = sockets[k]
             began = time.perf_counter()
             await ws.send(json.dumps({"type": "history", "before": before, "limit": limit}))
             while True:
@@ -250,40 +467,49 @@ async def pages_ws(target, befores: list[int], limit: int) -> tuple[list[float],
                     break
             elapsed = time.perf_counter() - began
             if i >= WARM_UP:
+                times, bad = results[k]
                 times.append(elapsed)
-                bad += not _ok(json.loads(raw)["messages"], before, limit)
+                results[k] = (times, bad + (not _ok(json.loads(raw)["messages"], before, limit)))
     finally:
-        await ws.close()
-    return times, bad
+        for ws in sockets:
+            await ws.close()
+    return results
 
 
-def pages_http(port: int, cookie: str, befores: list[int], limit: int) -> tuple[list[float], int]:
-    """GET each page on one keep-alive connection; return (seconds each, bad pages)."""
+def pages_http(port: int, cookie: str, series, limit: int) -> list[tuple[list[float], int]]:
+    """GET each page on one keep-alive connection, the rooms taking turns; return (seconds
+    each, bad pages) per room of `series` [(room, befores)]."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    times, bad = [], 0
+    results = [([], 0) for _ in series]
     try:
-        for i, before in enumerate(befores):
+        for k, i, before in _turns(series):
             began = time.perf_counter()
             conn.request(
                 "GET",
-                f"/api/rooms/{ROOM}/messages/?before={before}&limit={limit}",
+                f"/api/rooms/{series[k][0]}/messages/?before={before}&limit={limit}",
                 headers={"Cookie": cookie},
             )
             response = conn.getresponse()
             body = response.read()
             elapsed = time.perf_counter() - began
             if i >= WARM_UP:
-                times.append(elapsed)
                 ok = response.status == 200 and _ok(json.loads(body)["messages"], before, limit)
-                bad += not ok
+                times, bad = results[k]
+                times.append(elapsed)
+                results[k] = (times, bad + (not ok))
     finally:
         conn.close()
-    return times, bad
+    return results
 
 
-def pages_in_process(server, befores: list[int], limit: int):
-    """Time message_page + encoding in a process of its own (bench/project_pages.py)."""
-    ask = {"room": ROOM, "befores": befores, "limit": limit, "warm_up": WARM_UP}
+def pages_in_process(server, series, limit: int) -> list[dict]:
+    """Time message_page + encoding in a process of its own (bench/project_pages.py), the
+    rooms taking turns; return its answer per room of `series` [(room, befores)]."""
+    ask = {
+        "rooms": [{"room": room, "befores": befores} for room, befores in series],
+        "limit": limit,
+        "warm_up": WARM_UP,
+    }
     done = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("project_pages.py"))],
         input=json.dumps(ask),
@@ -293,8 +519,7 @@ def pages_in_process(server, befores: list[int], limit: int):
         cwd=servers.ROOT,
         check=True,
     )
-    answer = json.loads(done.stdout)
-    return answer["seconds"], answer["bad"]
+    return json.loads(done.stdout)["rooms"]
 
 
 def pages_sql(db: Path, befores: list[int], limit: int, *, reconnect: bool):
@@ -462,26 +687,78 @@ def ingest(server, target, db: Path, args, log) -> dict:
 # --- the scenario ----------------------------------------------------------------------
 
 
+def _summary(times: list[float], bad: int) -> dict:
+    return {**clients.ms_summary(times), "bad_pages": bad}
+
+
+def deep_pages(server, target, db: Path, series, args, log) -> dict:
+    """Time the deep pages of each room of `series` [(room, befores)], the rooms taking
+    turns; the raw SQL on the first room alone. Return {"pages", "rich_pages"?, "parts"}."""
+    limit = args.history_limit
+    pages: list[dict] = [{} for _ in series]
+    answers = loadgen.run_async(pages_ws(target, series, limit))
+    for k, (times, bad) in enumerate(answers):
+        pages[k]["websocket"] = _summary(times, bad)
+    answers = pages_http(server.port, target.cookie(0), series, limit)
+    for k, (times, bad) in enumerate(answers):
+        pages[k]["http"] = _summary(times, bad)
+    in_process = pages_in_process(server, series, limit)
+    for k, answer in enumerate(in_process):
+        pages[k]["in_process"] = _summary(answer["seconds"], answer["bad"])
+    befores = series[0][1]
+    times, bad = pages_sql(db, befores, limit, reconnect=False)
+    pages[0]["sql"] = _summary(times, bad)
+    times, bad = pages_sql(db, befores, limit, reconnect=True)
+    pages[0]["sql_new_connection"] = _summary(times, bad)
+    for (room, _befores), room_pages in zip(series, pages, strict=True):
+        log(
+            f"  deep pages of {room}, p50/p99 ms: "
+            + ", ".join(f"{k} {v['p50_ms']}/{v['p99_ms']}" for k, v in room_pages.items())
+            + f"; bad pages {sum(v['bad_pages'] for v in room_pages.values())}"
+        )
+    result = {"pages": pages[0]}
+    if len(series) > 1:
+        result["rich_pages"] = pages[1]
+    result["in_process_detail"] = {
+        room: {"frame_bytes": answer["frame_bytes"], "parts": answer["parts"]}
+        for (room, _befores), answer in zip(series, in_process, strict=True)
+    }
+    return result
+
+
 def run(server_name: str, args, log) -> dict:
     count = args.history_messages
     users = 1 + args.ingest_senders
-    rooms = [ROOM, *(f"ingest-{i}" for i in range(args.ingest_senders))]
+    rich = args.history_rich and server_name == "project"
+    rooms = [
+        ROOM,
+        *([RICH_ROOM] if rich else []),
+        *(f"ingest-{i}" for i in range(args.ingest_senders)),
+    ]
     server = servers.make(server_name)
-    log(f"[history] {server_name}: preparing ({count} messages in one room)")
+    rooms_filled = "two rooms, plain and rich" if rich else "one room"
+    log(f"[history] {server_name}: preparing ({count} messages in {rooms_filled})")
     try:
         server.prepare(users=users, rooms=rooms)
         began = time.monotonic()
         if server_name == "project":
             db = _project_db(server)
-            first, last = fill_project(db, count, server)
+            first, last, _counted = fill_project(db, count, server)
+            if rich:
+                rich_first, _rich_last, rich_counted = fill_project(
+                    db, count, server, room=RICH_ROOM, rich=True
+                )
         else:
             db = Path(server.env["NAIVE_DB"])
             first, last = fill_naive(db, count)
         fill_s = time.monotonic() - began
+        stored = count * (2 if rich else 1)
         log(
-            f"  {count} messages stored in {fill_s:.1f} s ({count / fill_s:.0f}/s), "
+            f"  {stored} messages stored in {fill_s:.1f} s ({stored / fill_s:.0f}/s), "
             f"database {db.stat().st_size / 2**20:.0f} MiB"
         )
+        if rich:
+            log(f"  {RICH_ROOM}: {rich_counted}")
         server.start()
         target = clients.Target.of(server, server.cookies(users))
         result = {
@@ -495,24 +772,13 @@ def run(server_name: str, args, log) -> dict:
             limit = args.history_limit
             oldest_half = (first + limit + 1, first + (last - first) // 2)
             befores = [rng.randint(*oldest_half) for _ in range(WARM_UP + args.history_requests)]
-            pages = {}
-            times, bad = loadgen.run_async(pages_ws(target, befores, limit))
-            pages["websocket"] = {**clients.ms_summary(times), "bad_pages": bad}
-            times, bad = pages_http(server.port, target.cookie(0), befores, limit)
-            pages["http"] = {**clients.ms_summary(times), "bad_pages": bad}
-            times, bad = pages_in_process(server, befores, limit)
-            pages["in_process"] = {**clients.ms_summary(times), "bad_pages": bad}
-            times, bad = pages_sql(db, befores, limit, reconnect=False)
-            pages["sql"] = {**clients.ms_summary(times), "bad_pages": bad}
-            times, bad = pages_sql(db, befores, limit, reconnect=True)
-            pages["sql_new_connection"] = {**clients.ms_summary(times), "bad_pages": bad}
-            result["pages"] = pages
+            series = [(ROOM, befores)]
+            if rich:
+                # The same depth in the rich room: the same distance from its first message.
+                series.append((RICH_ROOM, [before - first + rich_first for before in befores]))
+                result["rich"] = {"room": RICH_ROOM, **rich_counted}
+            result.update(deep_pages(server, target, db, series, args, log))
             result["before_range"] = list(oldest_half)
-            log(
-                "  deep pages p50/p99 ms: "
-                + ", ".join(f"{k} {v['p50_ms']}/{v['p99_ms']}" for k, v in pages.items())
-                + f"; bad pages {sum(v['bad_pages'] for v in pages.values())}"
-            )
         result["ingest"] = ingest(server, target, db, args, log)
         return result
     finally:
@@ -561,6 +827,8 @@ def markdown(report: dict) -> list[str]:
                 f"- project {key}/raw SQL p99: {clients.ratio(p99, sql)} "
                 f"({clients.verdict(TARGET, met)})"
             )
+    if "project" in res and "rich_pages" in res["project"]:
+        lines.extend(_rich_markdown(res["project"], a, labels))
     lines.extend(
         [
             "",
@@ -592,6 +860,59 @@ def markdown(report: dict) -> list[str]:
             f"{clients.ratio(p['server_cpu_s_per_1000'], q['server_cpu_s_per_1000'])}"
         )
     lines.append("")
+    return lines
+
+
+def _rich_markdown(project: dict, a: dict, labels: dict) -> list[str]:
+    """The rich room's deep pages against the plain room's, and the bound of issue 16."""
+    rich = project["rich"]
+    share = 100 / rich["messages"]
+    lines = [
+        "",
+        f"Rich history (--history-rich): a second room of the same {rich['messages']:,} "
+        f"messages, of which {rich['replies'] * share:.1f}% answer an earlier one, "
+        f"{rich['reacted_messages'] * share:.1f}% have reactions ({rich['reactions']:,} in all) "
+        f"and {rich['attachments'] * share:.1f}% an attachment; its pages at the same depth, "
+        "the two rooms taking turns.",
+        "",
+        "| method | plain p50 / p99 ms | rich p50 / p99 ms | rich / plain, p50 / p99 "
+        "| wrong pages |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    verdicts = []
+    for key in ("in_process", "websocket", "http"):
+        plain, rich_page = project["pages"][key], project["rich_pages"][key]
+        p50 = clients.ratio(rich_page["p50_ms"], plain["p50_ms"])
+        p99 = clients.ratio(rich_page["p99_ms"], plain["p99_ms"])
+        lines.append(
+            f"| {labels[key]} | {plain['p50_ms']} / {plain['p99_ms']} | "
+            f"{rich_page['p50_ms']} / {rich_page['p99_ms']} | {p50} / {p99} | "
+            f"{plain['bad_pages']} / {rich_page['bad_pages']} |"
+        )
+        met = "n/a" not in (p50, p99) and float(p50) <= RICH_BOUND and float(p99) <= RICH_BOUND
+        verdicts.append(f"- {key}: {clients.verdict(RICH_TARGET, met)}")
+    detail = project.get("in_process_detail", {})
+    plain_detail, rich_detail = detail.get(ROOM), detail.get(RICH_ROOM)
+    if plain_detail and rich_detail and plain_detail["parts"] and rich_detail["parts"]:
+        lines.extend(
+            [
+                "",
+                "In-process, `message_page`'s steps timed apart (median us per page) and the "
+                "frame's size:",
+                "",
+                "| room | rows' query | records | reactions' query | JSON encoding "
+                "| pages with a reactions' query | frame bytes |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+        )
+        for room, d in ((ROOM, plain_detail), (RICH_ROOM, rich_detail)):
+            parts = d["parts"]
+            lines.append(
+                f"| {room} | {parts['rows_query']} | {parts['records']} | {parts['reactions']} "
+                f"| {parts['encode']} | {parts['reaction_queries']} / {a['history_requests']} "
+                f"| {d['frame_bytes']:,.0f} |"
+            )
+    lines.extend(["", *verdicts])
     return lines
 
 
