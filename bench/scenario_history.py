@@ -224,6 +224,26 @@ def _html_template(server) -> str:
     return done.stdout.rstrip("\n")
 
 
+_EXCERPT = (
+    "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'myproject.settings');"
+    " django.setup(); from chat.records import message_excerpt;"
+    " print(message_excerpt(sys.argv[1], ''))"
+)
+
+
+def _excerpt_template(server) -> str:
+    """The server's excerpt of HISTORY_BODY (what a reply quotes), with _REV_MARK."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EXCERPT, HISTORY_BODY.format(rev=_REV_MARK)],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        cwd=servers.ROOT,
+        check=True,
+    )
+    return done.stdout.rstrip("\n")
+
+
 def _attachment_templates(server) -> list[str]:
     """The server's attachments_data of one file of each ATTACHMENT_KINDS, with _REV_MARK
     for the attachment's id."""
@@ -332,6 +352,7 @@ def fill_project(db: Path, count: int, server, *, room: str = ROOM, rich: bool =
     times = _times(count)
     columns = {row[1] for row in con.execute("PRAGMA table_info(chat_message)")}
     html = _html_template(server) if "body_html" in columns else None
+    excerpt = _excerpt_template(server) if "excerpt" in columns else None
     if rich and not {"reply_to_id", "attachments_data"} <= columns:
         raise RuntimeError("--history-rich needs a project with replies and attachments")
     parts = _RichParts(server, con, room_id, authors) if rich else None
@@ -348,6 +369,8 @@ def fill_project(db: Path, count: int, server, *, room: str = ROOM, rich: bool =
             revision += 1
             created_rev = revision
             extra = () if html is None else (html.replace(_REV_MARK, str(number)),)
+            if excerpt is not None:
+                extra += (excerpt.replace(_REV_MARK, str(number)),)
             if "attachments_data" in columns:
                 attachments = (
                     "" if parts is None else parts.attachments_data(message_id, author, created)
@@ -363,6 +386,7 @@ def fill_project(db: Path, count: int, server, *, room: str = ROOM, rich: bool =
         name
         for name, present in (
             ("body_html", html is not None),
+            ("excerpt", excerpt is not None),
             ("attachments_data", "attachments_data" in columns),
             ("reply_to_id", rich),
         )

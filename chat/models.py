@@ -17,6 +17,8 @@ from django.utils import timezone
 
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,49}"
 CLIENT_ID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+# The longest excerpt of a message a reply quotes, in characters.
+MESSAGE_EXCERPT_MAX = 120
 
 
 def direct_key(user_ids) -> str:
@@ -164,6 +166,12 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="replies",
         editable=False,
+    )
+    # What a reply to it quotes (records.message_excerpt): its first line with text, as
+    # plain text, or the files it holds; kept when it is written, as its HTML is, so that
+    # reading a quote reads this and no body.
+    excerpt = models.CharField(
+        max_length=MESSAGE_EXCERPT_MAX, blank=True, default="", editable=False
     )
     # The records of its attachments (records.attachment_data) as JSON, written once when
     # it is sent, so that a page reads them with the message; "" for none. The Attachment

@@ -11,7 +11,7 @@ import orjson
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
-from .models import Attachment, Membership, Message, Reaction, Room
+from .models import MESSAGE_EXCERPT_MAX, Attachment, Membership, Message, Reaction, Room
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -48,13 +48,12 @@ MESSAGE_FIELDS = (
     "reply_to__author_id",
     "reply_to__author__username",
     "reply_to__author__profile__display_name",
-    "reply_to__body",
+    "reply_to__excerpt",
     "reply_to__deleted_at",
-    "reply_to__attachments_data",
 )
 
 # The longest excerpt of an original a reply quotes, in characters.
-REPLY_EXCERPT_MAX = 120
+REPLY_EXCERPT_MAX = MESSAGE_EXCERPT_MAX
 # Markdown's markers at the start of a line (a quote, a list item, a fence) and around
 # words (emphasis, code): an excerpt is plain text, not half-formatted.
 _LINE_MARKERS_RE = re.compile(r"^(?:\s*(?:>|[-*+]|\d{1,9}[.)]|```+|~~~+)\s*)+")
@@ -75,21 +74,25 @@ def reply_data(
     author_id: int | None,
     username: str | None,
     display_name: str | None,
-    body: str | None,
+    excerpt: str | None,
     deleted_at: datetime | None,
-    attachments: str = "",
 ) -> dict | None:
     """Return the protocol's quote of the message a reply answers (None: no original)."""
     if message_id is None:
         return None
     deleted = deleted_at is not None
-    excerpt = "" if deleted else reply_excerpt(body) or files_excerpt(attachments)
     return {
         "id": message_id,
         "author": user_data(author_id, username, display_name),
-        "excerpt": excerpt,
+        "excerpt": "" if deleted else excerpt,
         "deleted": deleted,
     }
+
+
+def message_excerpt(body: str, attachments: str) -> str:
+    """Return what a reply to this message quotes (Message.excerpt): the first line of
+    its body with text, or, for files alone, what they are."""
+    return reply_excerpt(body) or files_excerpt(attachments)
 
 
 def files_excerpt(attachments: str) -> str:
@@ -174,7 +177,7 @@ def _original_fields(message: Message) -> tuple:
     with its author and profile, or a query for them)."""
     # A deleted reply quotes nothing: its original is not even read.
     if message.reply_to_id is None or message.deleted_at is not None:
-        return (None,) * 7
+        return (None,) * 6
     original = message.reply_to
     author = original.author
     return (
@@ -182,9 +185,8 @@ def _original_fields(message: Message) -> tuple:
         author.pk,
         author.get_username(),
         display_name_of(author),
-        original.body,
+        original.excerpt,
         original.deleted_at,
-        original.attachments_data,
     )
 
 

@@ -10,7 +10,7 @@ from ops import metrics
 from .. import events, policy, ratelimit, rendering
 from ..errors import Forbidden, NotFound, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
-from ..records import attachment_data, attachments_json, message_data
+from ..records import attachment_data, attachments_json, message_data, message_excerpt
 from ..selectors import message_id_by_client_id, room_membership_now
 from ..selectors.people import display_name
 from ..signals import direct_message_sent, message_deleted, reply_sent
@@ -113,6 +113,7 @@ def message_send(
             # After the access check: who may not post learns nothing of the room's messages.
             original = None if reply_to is None else _original(room=room, message_id=reply_to)
             files = attachments_claim(room=room, user=author, attachment_ids=attachment_ids)
+            attached = attachments_json([attachment_data(file) for file in files])
             mentions = _resolve(room=room, author=author, parsed=parsed, access=access)
             if membership is None:
                 # Posting joins; what was there before is not news to a new member.
@@ -129,7 +130,8 @@ def message_send(
                 mention_all=mentions.everyone,
                 body_html=_html(parsed, mentions),
                 reply_to=original,
-                attachments_data=attachments_json([attachment_data(file) for file in files]),
+                attachments_data=attached,
+                excerpt=message_excerpt(body, attached),
             )
             attachments_attach(message, files)
             mentions_store(message, mentions)
@@ -213,6 +215,7 @@ def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel
             transaction.set_rollback(True)  # gives the revision back: nothing changed
             return data
         message.body = body
+        message.excerpt = message_excerpt(body, message.attachments_data)
         message.edited_at = timezone.now()
         mentions = _resolve(room=room, author=user, parsed=parsed, access=access)
         mentions_replace(message, mentions)
@@ -220,7 +223,7 @@ def message_edit(*, room: Room, user, message_id: int, body: str, origin_channel
         return _save_change(
             message,
             room=room,
-            fields=["body", "edited_at", "mention_ids", "mention_all", "body_html"],
+            fields=["body", "excerpt", "edited_at", "mention_ids", "mention_all", "body_html"],
             kind=events.MESSAGE_UPDATED,
             origin=origin_channel,
         )

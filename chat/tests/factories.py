@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils.text import slugify
 
 from chat.models import Membership, Message, Room
+from chat.records import message_excerpt
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -63,7 +64,13 @@ def make_message(room: Room, author, body: str = "hello", *, client_id: str | No
     Room.objects.filter(pk=room.pk).update(rev=F("rev") + 1)
     room.rev = Room.objects.filter(pk=room.pk).values_list("rev", flat=True).get()
     return Message.objects.create(
-        room=room, author=author, body=body, client_id=client_id, rev=room.rev, created_rev=room.rev
+        room=room,
+        author=author,
+        body=body,
+        client_id=client_id,
+        rev=room.rev,
+        created_rev=room.rev,
+        excerpt=message_excerpt(body, ""),
     )
 
 
