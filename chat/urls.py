@@ -8,6 +8,7 @@ from . import views_direct as direct
 from . import views_invitations as invitations
 from . import views_people as people
 from . import views_reactions as reactions
+from . import views_search as search
 from .models import SLUG_PATTERN
 
 app_name = "chat"
@@ -57,6 +58,7 @@ urlpatterns = [
     path(
         "files/<int:attachment_id>/<str:name>", attachments.attachment_file, name="attachment_file"
     ),
+    path("api/search/", search.api_search, name="api_search"),
     path("api/rooms/", views.api_rooms, name="api_rooms"),
     re_path(
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/read/$", views.api_room_read, name="api_room_read"

@@ -190,9 +190,15 @@ def api_room_messages(request, slug):
     since = _query_int(request, "since", minimum=0)
     if since is not None:
         return JsonResponse(selectors.messages_since(room=room, since=since))
-    before = _query_int(request, "before", minimum=1)
+    anchors = {
+        "before": _query_int(request, "before", minimum=1),
+        "after": _query_int(request, "after", minimum=0),
+        "around": _query_int(request, "around", minimum=1),
+    }
+    if sum(value is not None for value in anchors.values()) > 1:
+        raise ProtocolError(BAD_FRAME, "Give at most one of 'before', 'after' and 'around'.")
     limit = protocol.clean_limit(_query_int(request, "limit", minimum=0))
-    return JsonResponse(selectors.message_page(room=room, before=before, limit=limit))
+    return JsonResponse(selectors.history_page(room=room, **anchors, limit=limit))
 
 
 @require_http_methods(["GET"])

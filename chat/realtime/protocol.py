@@ -138,6 +138,9 @@ class SyncCommand:
 class HistoryCommand:
     before: int | None
     limit: int
+    # At most one of before, after and around: older than, newer than, or around an id.
+    after: int | None = None
+    around: int | None = None
 
 
 @dataclass(frozen=True)
@@ -322,10 +325,16 @@ def clean_limit(value: Any) -> int:
 
 
 def _clean_history(data: dict) -> HistoryCommand:
-    return HistoryCommand(
+    command = HistoryCommand(
         before=_int_field(data, "before", minimum=1, required=False),
+        after=_int_field(data, "after", minimum=0, required=False),
+        around=_int_field(data, "around", minimum=1, required=False),
         limit=clean_limit(data.get("limit")),
     )
+    anchors = [command.before, command.after, command.around]
+    if sum(anchor is not None for anchor in anchors) > 1:
+        raise ProtocolError(BAD_FRAME, "Give at most one of 'before', 'after' and 'around'.")
+    return command
 
 
 def _clean_ping(data: dict) -> PingCommand:
@@ -389,14 +398,15 @@ def encode(frame: dict) -> str:
         return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def encode_page(frame: dict) -> str:
+def encode_page(frame: dict, *, keep_oldest: bool = False) -> str:
     """Encode a `sync` or `history` frame within CHAT_SEND_FRAME_MAX bytes.
 
     The server may not send a message larger than its WebSocket limit (daphne's
     --websocket-max-message-size refuses to send one, too), and long messages make a
     full page larger than that. A page that does not fit is cut short, at least one
     message kept: a `sync` keeps its oldest revisions and says `complete: false` with the
-    `rev` it reached; a `history` keeps its newest messages and says `has_more: true`.
+    `rev` it reached; a `history` keeps its newest messages and says `has_more: true`,
+    or, a page of newer messages (`keep_oldest`), its oldest and `has_newer: true`.
     Either way the client asks again, as it already does.
     """
     data = orjson.dumps(frame)
@@ -407,7 +417,8 @@ def encode_page(frame: dict) -> str:
     envelope = len(orjson.dumps({**frame, "messages": [], "complete": False, "has_more": True}))
     sizes = [len(orjson.dumps(message)) + 1 for message in messages]  # +1: the comma
     budget, kept = limit - envelope, 0
-    ordered = sizes if frame["type"] == "sync" else reversed(sizes)
+    oldest_first = frame["type"] == "sync" or keep_oldest
+    ordered = sizes if oldest_first else reversed(sizes)
     for size in ordered:
         if kept and budget < size:
             break
@@ -416,6 +427,8 @@ def encode_page(frame: dict) -> str:
     if frame["type"] == "sync":
         kept_messages = messages[:kept]
         cut = {"messages": kept_messages, "rev": kept_messages[-1]["rev"], "complete": False}
+    elif keep_oldest:
+        cut = {"messages": messages[:kept], "has_newer": True}
     else:
         cut = {"messages": messages[len(messages) - kept :], "has_more": True}
     return orjson.dumps({**frame, **cut}).decode()

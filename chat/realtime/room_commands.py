@@ -44,8 +44,10 @@ class RoomCommands:
     async def send_room_frame(self, frame: dict) -> None:
         await self.send_frame(self.room_frame(frame))
 
-    async def send_page(self, frame: dict) -> None:
-        await self.send(text_data=protocol.encode_page(self.room_frame(frame)))
+    async def send_page(self, frame: dict, *, keep_oldest: bool = False) -> None:
+        await self.send(
+            text_data=protocol.encode_page(self.room_frame(frame), keep_oldest=keep_oldest)
+        )
 
     async def on_send(self, command: SendCommand):
         try:
@@ -139,10 +141,14 @@ class RoomCommands:
 
     async def on_history(self, command: HistoryCommand):
         self.take_request_token()
-        page = await database_sync_to_async(selectors.message_page)(
-            room=self.room, before=command.before, limit=command.limit
+        page = await database_sync_to_async(selectors.history_page)(
+            room=self.room,
+            before=command.before,
+            after=command.after,
+            around=command.around,
+            limit=command.limit,
         )
-        await self.send_page({"type": "history", **page})
+        await self.send_page({"type": "history", **page}, keep_oldest=command.after is not None)
 
     room_command_handlers = {
         SendCommand: on_send,

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 
 from .. import policy
+from ..errors import NotFound
 from ..models import Membership, Message, Room
 from ..records import MESSAGE_FIELDS, member_data, message_row_data
 from .directory import room_directory  # noqa: F401 (the package's reads)
@@ -204,6 +205,9 @@ _IN_ROOM = f"{_MESSAGE_SELECT} WHERE {column(Message, 'room')} = %s"
 _NEWEST_FIRST = f"ORDER BY {column(Message, 'id')} DESC LIMIT %s"
 _PAGE_SQL = f"{_IN_ROOM} {_NEWEST_FIRST}"
 _PAGE_BEFORE_SQL = f"{_IN_ROOM} AND {column(Message, 'id')} < %s {_NEWEST_FIRST}"
+_OLDEST_FIRST = f"ORDER BY {column(Message, 'id')} LIMIT %s"
+_PAGE_UP_TO_SQL = f"{_IN_ROOM} AND {column(Message, 'id')} <= %s {_NEWEST_FIRST}"
+_PAGE_AFTER_SQL = f"{_IN_ROOM} AND {column(Message, 'id')} > %s {_OLDEST_FIRST}"
 _SINCE_SQL = (
     f"{_IN_ROOM} AND {column(Message, 'rev')} > %s ORDER BY {column(Message, 'rev')} LIMIT %s"
 )
@@ -225,6 +229,57 @@ def message_page(*, room: Room, before: int | None = None, limit: int | None = N
     return {
         "messages": attach_reactions([message_row_data(row, room.slug) for row in rows]),
         "has_more": has_more,
+    }
+
+
+def history_page(
+    *,
+    room: Room,
+    before: int | None = None,
+    after: int | None = None,
+    around: int | None = None,
+    limit: int | None = None,
+) -> dict:
+    """Return the page a `history` request asks for: older than `before` (or the newest),
+    newer than `after`, or around the message `around`."""
+    if around is not None:
+        return message_page_around(room=room, message_id=around, limit=limit)
+    if after is not None:
+        return message_page_after(room=room, after=after, limit=limit)
+    return message_page(room=room, before=before, limit=limit)
+
+
+def message_page_after(*, room: Room, after: int, limit: int | None = None) -> dict:
+    """Return the page of messages newer than `after`, oldest first; `has_newer` tells
+    whether more follow (a reader away from the live end scrolls down through them)."""
+    limit = limit or settings.CHAT_PAGE_SIZE
+    rows = _rows(_PAGE_AFTER_SQL, [room.pk, after, limit + 1])
+    return {
+        "messages": attach_reactions([message_row_data(row, room.slug) for row in rows[:limit]]),
+        "has_newer": len(rows) > limit,
+    }
+
+
+def message_page_around(*, room: Room, message_id: int, limit: int | None = None) -> dict:
+    """Return a page of messages around one of the room's (it included), oldest first:
+    half of it older, half newer; `has_more` and `has_newer` tell whether more lie each way.
+
+    NotFound when the message is not one of this room's (a deleted one still is).
+    """
+    limit = limit or settings.CHAT_PAGE_SIZE
+    older_count = max(1, (limit + 1) // 2)  # the message itself is the newest of these
+    newer_count = limit - older_count
+    older = _rows(_PAGE_UP_TO_SQL, [room.pk, message_id, older_count + 1])
+    if not older or older[0][0] != message_id:
+        raise NotFound("No such message in this room.")
+    newer = _rows(_PAGE_AFTER_SQL, [room.pk, message_id, newer_count + 1]) if newer_count else []
+    has_more = len(older) > older_count
+    rows = older[:older_count][::-1] + newer[:newer_count]
+    return {
+        "messages": attach_reactions([message_row_data(row, room.slug) for row in rows]),
+        "has_more": has_more,
+        # With a page of one, nothing newer was read: say there may be (ask with `after`).
+        "has_newer": len(newer) > newer_count if newer_count else True,
     }
 
 
