@@ -211,10 +211,10 @@ def _finish_fill(con, room_id: int) -> tuple[int, int]:
     return first, last
 
 
-def _html_template(server) -> str:
-    """The server's HTML of HISTORY_BODY, with _REV_MARK where the revision goes."""
+def _server_text(server, code: str) -> str:
+    """Run `code` in the server's environment on HISTORY_BODY with _REV_MARK; its output."""
     done = subprocess.run(
-        [sys.executable, "-c", _RENDER, HISTORY_BODY.format(rev=_REV_MARK)],
+        [sys.executable, "-c", code, HISTORY_BODY.format(rev=_REV_MARK)],
         capture_output=True,
         text=True,
         env=server.env,
@@ -222,6 +222,11 @@ def _html_template(server) -> str:
         check=True,
     )
     return done.stdout.rstrip("\n")
+
+
+def _html_template(server) -> str:
+    """The server's HTML of HISTORY_BODY, with _REV_MARK where the revision goes."""
+    return _server_text(server, _RENDER)
 
 
 _EXCERPT = (
@@ -233,15 +238,7 @@ _EXCERPT = (
 
 def _excerpt_template(server) -> str:
     """The server's excerpt of HISTORY_BODY (what a reply quotes), with _REV_MARK."""
-    done = subprocess.run(
-        [sys.executable, "-c", _EXCERPT, HISTORY_BODY.format(rev=_REV_MARK)],
-        capture_output=True,
-        text=True,
-        env=server.env,
-        cwd=servers.ROOT,
-        check=True,
-    )
-    return done.stdout.rstrip("\n")
+    return _server_text(server, _EXCERPT)
 
 
 def _attachment_templates(server) -> list[str]:

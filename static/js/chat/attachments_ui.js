@@ -10,14 +10,15 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 // Drawn, not emoji: a system without an emoji font would show an empty box.
 const DOCUMENT_PATH = "M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5";
 
-function el(tag, className, text) {
+/** An element with a class and, optionally, text (never HTML); uploads_ui.js's too. */
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
-function button(className, text) {
+export function button(className, text) {
   const node = el("button", className, text);
   node.type = "button";
   return node;

@@ -15,25 +15,13 @@ import {
   UploadQueue,
   UPLOADING,
 } from "./attachments.js";
-import { svgIcon } from "./attachments_ui.js";
+import { button, el, svgIcon } from "./attachments_ui.js";
 
 const PAPERCLIP_PATH =
   "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5";
 const UPLOADING_TEXT = "Wait until the files have finished uploading, then send.";
 const SESSION_ENDED_TEXT = "Your session has ended: sign in again to attach files.";
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(className, text) {
-  const node = el("button", className, text);
-  node.type = "button";
-  return node;
-}
 
 /**
  * POST one file as multipart/form-data (field `file`); return {promise, abort}. The
