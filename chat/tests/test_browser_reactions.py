@@ -120,6 +120,8 @@ class ReactionsInBrowserTests(BrowserTestCase):
         react = item.locator('.message-actions button[data-action="react"]')
         react.wait_for(state="visible")
         for target in (chip, item.locator(".reaction-add"), react):
+            # Drawn again when the socket's catch-up lands: measure the one on screen.
+            target.wait_for(state="visible")
             box = target.bounding_box()
             self.assertGreaterEqual(min(box["width"], box["height"]), TOUCH_TARGET_PX)
         react.tap()
