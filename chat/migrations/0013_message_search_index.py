@@ -1,7 +1,7 @@
 """The full-text index of message bodies (chat/search/index.py), kept by the database in
 the transaction of every write to chat_message, whatever makes it: on SQLite an FTS5
 table over chat_message with triggers, on PostgreSQL a partial GIN index of
-to_tsvector('simple', body). Each starts filled with the messages stored (not deleted)."""
+to_tsvector('chat_search', body) ('simple' with accents folded). Each starts filled with the messages stored (not deleted)."""
 
 from django.db import migrations
 
@@ -33,10 +33,20 @@ SQLITE_DROP = [
     "DROP TABLE IF EXISTS chat_message_fts",
 ]
 POSTGRESQL_CREATE = [
+    # 'simple' (case folded, no stemming: a chat is many languages) with accents folded
+    # first, as SQLite's unicode61 does: "cafe" finds "café". unaccent is a trusted
+    # extension: the database's owner may create it.
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    "CREATE TEXT SEARCH CONFIGURATION chat_search (COPY = pg_catalog.simple)",
+    "ALTER TEXT SEARCH CONFIGURATION chat_search "
+    "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple",
     "CREATE INDEX message_body_search_idx ON chat_message USING gin "
-    "(to_tsvector('simple'::regconfig, body)) WHERE deleted_at IS NULL"
+    "(to_tsvector('chat_search'::regconfig, body)) WHERE deleted_at IS NULL",
 ]
-POSTGRESQL_DROP = ["DROP INDEX IF EXISTS message_body_search_idx"]
+POSTGRESQL_DROP = [
+    "DROP INDEX IF EXISTS message_body_search_idx",
+    "DROP TEXT SEARCH CONFIGURATION IF EXISTS chat_search",
+]
 
 
 def _run(statements: dict):

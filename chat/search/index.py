@@ -6,11 +6,12 @@ transaction, whatever makes the write (a service, the admin, a migration, a bulk
 - SQLite: an FTS5 table over chat_message (external content: the text stays in
   chat_message.body, the table is only the index), with triggers on insert, delete and
   any change of `body` or `deleted_at`.
-- PostgreSQL: a partial GIN index on `to_tsvector('simple', body)` of the messages not
+- PostgreSQL: a partial GIN index on `to_tsvector('chat_search', body)` (the 'simple'
+  configuration with accents folded by unaccent) of the messages not
   deleted; queries use the same expression (chat/search/sql.py).
 
-Only messages not deleted are in it. Both fold case; neither stems (a chat is many
-languages); SQLite's unicode61 also folds accents ("cafe" finds "café").
+Only messages not deleted are in it. Both fold case and accents ("cafe" finds "café");
+neither stems (a chat is many languages).
 """
 
 from django.db import connection

@@ -127,24 +127,24 @@ def _without_text(where: list[str]) -> str:
 
 
 def _tsquery(words: list[str], phrases: list[str]) -> tuple[list[str], list]:
-    """Each word and phrase as a tsquery of PostgreSQL's 'simple' configuration."""
+    """Each word and phrase as a tsquery of the index's configuration (migration 0013)."""
     parts, params = [], []
     for word in words:
         prefix = _PREFIX_WORD.match(word)
         if prefix:
             # to_tsquery's own syntax: the word alone (\w+, nothing to escape), as a prefix.
-            parts.append("to_tsquery('simple'::regconfig, %s)")
+            parts.append("to_tsquery('chat_search'::regconfig, %s)")
             params.append(f"{prefix.group(1).lower()}:*")
         else:
-            parts.append("plainto_tsquery('simple'::regconfig, %s)")
+            parts.append("plainto_tsquery('chat_search'::regconfig, %s)")
             params.append(word)
     for phrase in phrases:
-        parts.append("phraseto_tsquery('simple'::regconfig, %s)")
+        parts.append("phraseto_tsquery('chat_search'::regconfig, %s)")
         params.append(phrase)
     return parts, params
 
 
-_TSVECTOR = "to_tsvector('simple'::regconfig, m.body)"  # the index's expression, exactly
+_TSVECTOR = "to_tsvector('chat_search'::regconfig, m.body)"  # the index's expression, exactly
 
 
 def _postgresql(query: SearchQuery, filters: Filters, limit: int) -> tuple[str, list]:
@@ -157,13 +157,12 @@ def _postgresql(query: SearchQuery, filters: Filters, limit: int) -> tuple[str, 
     if not found:
         return _without_text(where), [*params, limit]
     tsquery = " && ".join(found)
-    options = (
-        f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
-        "MinWords=8, MaxFragments=1, FragmentDelimiter=…"
-    )
+    # One stretch of the body around the first match, whole words, its punctuation kept
+    # (fragments would drop it). Text that looks like an HTML tag is left out of it.
+    options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8"
     # The page's ids first; the headlines, which cost, only for them.
     sql = (
-        "SELECT page.id, ts_headline('simple'::regconfig, page.body, page.q, %s) FROM ("
+        "SELECT page.id, ts_headline('chat_search'::regconfig, page.body, page.q, %s) FROM ("
         f"SELECT m.id, m.body, q.q FROM chat_message m, (SELECT {tsquery} AS q) q "
         f"WHERE {_TSVECTOR} @@ q.q AND {' AND '.join(where)} "
         "ORDER BY m.id DESC LIMIT %s) page ORDER BY page.id DESC"
