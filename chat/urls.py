@@ -59,6 +59,7 @@ urlpatterns = [
         "files/<int:attachment_id>/<str:name>", attachments.attachment_file, name="attachment_file"
     ),
     path("api/search/", search.api_search, name="api_search"),
+    path("search/", search.search_page, name="search"),
     path("api/rooms/", views.api_rooms, name="api_rooms"),
     re_path(
         rf"^api/rooms/(?P<slug>{SLUG_PATTERN})/read/$", views.api_room_read, name="api_room_read"

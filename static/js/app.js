@@ -1,7 +1,7 @@
 // app.js: every page of a signed-in user. It opens the tab's one connection
 // (docs/protocol.md, protocol 2) and starts what lives on every page: the unread counts
-// wherever rooms are listed, the tab's title, the bell, the announcement banner and
-// desktop alerts. On a room's page it hands the room over to room.js.
+// wherever rooms are listed, the tab's title, the bell, the announcement banner,
+// desktop alerts and the search box. On a room's page it hands the room over to room.js.
 //
 // Configuration comes from data- attributes on <body> (no inline script: CSP).
 
@@ -12,6 +12,8 @@ import { DesktopAlerts } from "./chat/desktop_alerts.js";
 import { DirectoryView } from "./chat/directory_ui.js";
 import { Inbox } from "./chat/inbox.js";
 import { InboxPage } from "./chat/inbox_page.js";
+import { SearchPage } from "./chat/search_page.js";
+import { SearchBox } from "./chat/search_ui.js";
 import { SidebarBadges } from "./chat/sidebar_ui.js";
 import { RoomSocket } from "./chat/socket.js";
 import { Tab } from "./chat/tab.js";
@@ -60,6 +62,11 @@ function start(body) {
   if (roomRoot) startRoom(roomRoot, tab);
   const directoryRoot = document.getElementById("directory");
   if (directoryRoot) new DirectoryView({ tab, root: directoryRoot }).listen();
+  // Search: the top bar's box on every page, and the results page.
+  const searchForm = document.querySelector('[data-js="search-form"]');
+  if (searchForm) new SearchBox({ form: searchForm, api, tab }).listen();
+  const searchRoot = document.getElementById("search");
+  if (searchRoot) new SearchPage({ root: searchRoot, api, tab }).listen();
 
   window.addEventListener("online", () => tab.reconnectNow());
   window.addEventListener("offline", () => {

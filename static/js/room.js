@@ -40,6 +40,8 @@ import { StatusView } from "./chat/status_ui.js";
 import { GapWatcher, Timeline } from "./chat/store.js";
 import { InviteView } from "./chat/invite_ui.js";
 import { TimelineView } from "./chat/timeline_ui.js";
+import { TimelineWindow } from "./chat/timeline_window.js";
+import { TimelineWindowView } from "./chat/timeline_window_ui.js";
 import { TypingIndicator, typingText } from "./chat/typing.js";
 import { UnreadView } from "./chat/unread_ui.js";
 import { UploadsView } from "./chat/uploads_ui.js";
@@ -171,6 +173,27 @@ export function startRoom(root, tab) {
     showNotice,
     mentionName: (id) => members.byId.get(id)?.user.username,
   });
+  // Which stretch of history is shown: the live end, or pages around a message far back.
+  const historyApi = new Api({ csrfToken });
+  const timelineWindow = new TimelineWindow({
+    timeline,
+    view,
+    fetchPage: async (params) => {
+      const url = new URL(cfg.apiUrl, window.location.href);
+      for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+      try {
+        return await historyApi.get(url);
+      } catch (error) {
+        if (error.status === 401) goToLogin();
+        throw error;
+      }
+    },
+    onChange: () => {
+      windowView.render();
+      unreadView.placeLine(); // its message may be drawn afresh by the pages
+    },
+  });
+  const windowView = new TimelineWindowView({ ui, timelineWindow, showNotice });
   const messageActions = new MessageActions({
     view,
     send,
@@ -200,7 +223,9 @@ export function startRoom(root, tab) {
     send,
     onSubmit: (body, reply, files) => {
       outbox.queue(body, reply, files);
-      view.scrollToBottom();
+      // What is sent goes at the live end: back to it from a stretch of history.
+      if (timelineWindow.detached) windowView.goToPresent();
+      else view.scrollToBottom();
     },
     showNotice,
     mentions: new MentionsUI({ input: ui.input, members, mentionAllMax: cfg.mentionAllMax }),
@@ -284,7 +309,7 @@ export function startRoom(root, tab) {
   outbox.restore(view.adoptServerRendered(cfg.slug));
   view.renderHistoryStatus();
   client.setArchived(cfg.archived);
-  for (const part of [status, view, messageActions, reactions, composer, membersView]) {
+  for (const part of [status, view, windowView, messageActions, reactions, composer, membersView]) {
     part.listen();
   }
   outboxView.listen(outbox);
@@ -294,8 +319,16 @@ export function startRoom(root, tab) {
     if (frame.limits) Object.assign(cfg.limits, uploadLimits(frame.limits, cfg.limits));
   });
   new AttachmentViewer().listen(ui.messages);
-  new ReadMarker({ tab, slug: cfg.slug, timeline, ui }).listen();
-  new UnreadView({ tab, slug: cfg.slug, ui }).listen();
+  // At the bottom of a detached window the reader has seen its messages, not the room's
+  // newest (Timeline.revAtBottom); a window about to move shows nothing to count.
+  const seenTimeline = {
+    get rev() {
+      return timelineWindow.moving ? null : timeline.revAtBottom();
+    },
+  };
+  new ReadMarker({ tab, slug: cfg.slug, timeline: seenTimeline, ui }).listen();
+  const unreadView = new UnreadView({ tab, slug: cfg.slug, ui });
+  unreadView.listen();
   new RoomPrefsView({
     tab,
     slug: cfg.slug,
@@ -349,8 +382,8 @@ export function startRoom(root, tab) {
   }
   view.scrollToBottom();
   view.fillView();
-  const jump = new Jump({ view, timeline, ui });
-  jump.listen(); // a link to one message (#message-<id>)
+  const jump = new Jump({ timelineWindow, ui, showNotice });
+  jump.listen(); // a link to one message (#message-<id>, ?around=<id>)
   // A reply's quote jumps to its original; "Reply" starts one.
   new RepliesView({ list: ui.messages, timeline, bar: replyBar, jump, showNotice }).listen();
   // Frames of this room go to the client from now on; after every hello the tab views

@@ -7,7 +7,7 @@
 import { displayName } from "./people.js";
 import { quoteOfMessage, quoteText, replyOf } from "./replies.js";
 
-const NOT_FOUND_TEXT = "The original message is too far back to show here.";
+const NOT_FOUND_TEXT = "The original message could not be loaded: check the connection and try again.";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);

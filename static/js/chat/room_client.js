@@ -207,7 +207,8 @@ export class RoomClient {
     const own = msg.author.id === this.me.id;
     const { result, wasAtBottom } = view.followingBottom(() => view.apply(msg));
     if (frame.type === "message.new") {
-      if (own) view.scrollToBottom();
+      // null: held below a window detached from the live end (timeline_window.js).
+      if (own && result !== null) view.scrollToBottom();
       else if (result === "inserted" && !wasAtBottom) view.showNewPill();
       this.typing.set(msg.author.username, false);
       // A reader's first message made them a member: list them as one (moderators may

@@ -12,12 +12,20 @@ export class Timeline {
     this.aheadRevs = new Set(); // revisions seen above R + 1, waiting for the hole to fill
     this.knownRev = rev; // the highest revision known to exist (hello, pong, sync)
     this.messages = new Map(); // id -> the newest snapshot held
-    // id -> the newest snapshot of a message above the loaded window, seen live or in a
-    // sync: a history page fetched before that change may land after it, and must not
-    // bring the older copy back.
-    this.aboveWindow = new Map();
+    // id -> the newest snapshot of a message outside the loaded window (above its top, or
+    // below its bottom while it is detached), seen live or in a sync, or shown before the
+    // window moved: a history page fetched before that change may land after it, and must
+    // not bring the older copy back.
+    this.outside = new Map();
     this.oldestId = null; // the top of the loaded window
+    this.newestId = null; // its bottom
     this.hasMore = hasMore; // older messages exist above oldestId
+    // Newer messages exist below newestId: the window is detached from the live end
+    // (opened at a message far back, timeline_window.js) until it reaches it again.
+    this.hasNewer = false;
+    // Counts the times the window was replaced: a page asked for before that belongs to
+    // the old window and is dropped when it lands.
+    this.epoch = 0;
   }
 
   /**
@@ -25,28 +33,73 @@ export class Timeline {
    * - "inserted": a message not held before;
    * - "updated": a newer snapshot (higher rev) of a message held;
    * - "unchanged": the same or an older snapshot (a repeat: kept the higher rev);
-   * - null: a message above the top of the loaded window, not shown yet (the history
-   *   page that brings it gets this snapshot if it is newer than the page's copy).
-   * `older` marks history pages, which extend the window upwards. The snapshot held may
-   * be newer than `msg`: draw what get(msg.id) returns.
+   * - null: a message outside the loaded window (above its top, or below its bottom
+   *   while detached), not shown yet (the history page that brings it gets this snapshot
+   *   if it is newer than the page's copy).
+   * `older` and `newer` mark history pages, which extend the window upwards or downwards.
+   * The snapshot held may be newer than `msg`: draw what get(msg.id) returns.
    */
-  apply(msg, { older = false } = {}) {
+  apply(msg, { older = false, newer = false } = {}) {
     const known = this.messages.get(msg.id);
     if (known) {
       if (msg.rev <= known.rev) return "unchanged";
       this.messages.set(msg.id, msg);
       return "updated";
     }
-    if (!older && this.hasMore && this.oldestId !== null && msg.id < this.oldestId) {
-      const seen = this.aboveWindow.get(msg.id);
-      if (!seen || msg.rev > seen.rev) this.aboveWindow.set(msg.id, msg);
+    const seen = this.outside.get(msg.id);
+    if (!older && !newer && this.isOutside(msg.id)) {
+      if (!seen || msg.rev > seen.rev) this.outside.set(msg.id, msg);
       return null;
     }
-    const seen = this.aboveWindow.get(msg.id);
-    this.aboveWindow.delete(msg.id);
+    this.outside.delete(msg.id);
     this.messages.set(msg.id, seen && seen.rev > msg.rev ? seen : msg);
     if (this.oldestId === null || msg.id < this.oldestId) this.oldestId = msg.id;
+    if (this.newestId === null || msg.id > this.newestId) this.newestId = msg.id;
     return "inserted";
+  }
+
+  /** Tell whether message `id` lies beyond the loaded window, above or below it. */
+  isOutside(id) {
+    if (this.oldestId === null) return false;
+    return (this.hasMore && id < this.oldestId) || (this.hasNewer && id > this.newestId);
+  }
+
+  /**
+   * Empty the window before another stretch of history takes its place: what it showed
+   * is kept outside (a page that brings it back keeps the newest copy), and pages asked
+   * for until now will be dropped (`epoch`).
+   */
+  clearWindow() {
+    for (const [id, msg] of this.messages) {
+      const seen = this.outside.get(id);
+      if (!seen || msg.rev > seen.rev) this.outside.set(id, msg);
+    }
+    this.messages.clear();
+    this.oldestId = null;
+    this.newestId = null;
+    this.epoch += 1;
+  }
+
+  /**
+   * The messages held below the window while it was detached (sent meanwhile), oldest
+   * first: once it reaches the live end they are drawn after it.
+   */
+  heldBelow() {
+    const below = [...this.outside.values()].filter(
+      (msg) => this.newestId === null || msg.id > this.newestId,
+    );
+    return below.sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * The revision up to which a reader at the bottom of the window has seen the room:
+   * everything held (R) at the live end; while detached, only up to the newest message
+   * of the window (null when it is empty), for what lies below was never on screen.
+   */
+  revAtBottom() {
+    if (!this.hasNewer) return this.rev;
+    const newest = this.messages.get(this.newestId);
+    return Number.isInteger(newest?.created_rev) ? newest.created_rev : null;
   }
 
   get(id) {

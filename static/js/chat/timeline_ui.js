@@ -67,10 +67,13 @@ export class TimelineView {
 
   // --- drawing ------------------------------------------------------------------------
 
-  /** Apply one message snapshot; return the store's verdict ("inserted", "updated", …). */
-  apply(msg, { older = false } = {}) {
+  /**
+   * Apply one message snapshot; return the store's verdict ("inserted", "updated", …).
+   * `older` and `newer` mark history pages (Timeline.apply).
+   */
+  apply(msg, { older = false, newer = false } = {}) {
     this.onSnapshot(msg);
-    const result = this.timeline.apply(msg, { older });
+    const result = this.timeline.apply(msg, { older, newer });
     const view = this.views.get(msg.id);
     if (result === "unchanged") {
       view?.el.classList.remove("is-saving"); // e.g. an edit that changed nothing
@@ -95,6 +98,8 @@ export class TimelineView {
     const msg = this.timeline.get(id);
     if (!view || !msg) return;
     const fresh = renderMessage(msg, this.me(), this.mentionName);
+    // A message just jumped to stays marked through a redraw (say, the hello's rights).
+    if (view.el.classList.contains("is-jumped-to")) fresh.classList.add("is-jumped-to");
     view.el.replaceWith(fresh);
     view.el = fresh;
     view.editing = false;
@@ -128,6 +133,13 @@ export class TimelineView {
       if (view.editing || view.el.classList.contains("is-saving")) continue;
       if (mentionIds(this.timeline.get(id) ?? {}).length) this.redraw(id);
     }
+  }
+
+  /** Forget every message drawn: another stretch of history takes the window's place. */
+  clear() {
+    this.ui.messages.replaceChildren();
+    this.views.clear();
+    this.ui.newPill.hidden = true;
   }
 
   /** Tell whether an edit sent from here still waits for its answer. */
@@ -238,6 +250,7 @@ export class TimelineView {
     if (this.loadingEarlier || !timeline.hasMore || timeline.oldestId === null) return;
     this.loadingEarlier = true;
     this.renderHistoryStatus();
+    const { epoch } = timeline; // the window may move meanwhile (timeline_window.js)
     let loaded = false;
     try {
       const url = new URL(this.historyUrl, window.location.href);
@@ -253,6 +266,7 @@ export class TimelineView {
       }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const page = await response.json();
+      if (timeline.epoch !== epoch) return;
       this.keepingPosition(() => {
         for (const msg of page.messages) this.apply(msg, { older: true });
       });

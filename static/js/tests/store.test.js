@@ -71,6 +71,43 @@ describe("Timeline.apply: one copy per id, the highest rev", () => {
   });
 });
 
+describe("Timeline: a window detached from the live end (timeline_window.js)", () => {
+  test("below a detached window nothing is drawn; newer pages extend it downwards", () => {
+    const timeline = new Timeline({ rev: 10, hasMore: true });
+    for (const id of [20, 21, 22]) timeline.apply(message(id, id), { older: true });
+    timeline.hasNewer = true;
+    assert.equal(timeline.apply(message(30, 30)), null);
+    assert.equal(timeline.apply(message(19, 31)), null);
+    assert.equal(timeline.apply(message(21, 32, { body: "edited" })), "updated");
+    assert.equal(timeline.apply(message(23, 23), { newer: true }), "inserted");
+    assert.equal(timeline.newestId, 23);
+    assert.deepEqual(
+      timeline.heldBelow().map((msg) => msg.id),
+      [30],
+    );
+  });
+
+  test("clearing the window keeps its newest snapshots for the pages that bring them back", () => {
+    const timeline = new Timeline({ rev: 10, hasMore: true });
+    timeline.apply(message(40, 5), { older: true });
+    timeline.apply(message(41, 9, { body: "edited" }), { older: true });
+    const epoch = timeline.epoch;
+    timeline.clearWindow();
+    assert.equal(timeline.epoch, epoch + 1);
+    assert.deepEqual([timeline.messages.size, timeline.oldestId, timeline.newestId], [0, null, null]);
+    timeline.apply(message(10, 2), { older: true, newer: true });
+    timeline.hasNewer = true;
+    assert.deepEqual(
+      timeline.heldBelow().map((msg) => msg.id),
+      [40, 41],
+    );
+    assert.equal(timeline.apply(message(40, 5), { newer: true }), "inserted");
+    assert.equal(timeline.apply(message(41, 6), { newer: true }), "inserted");
+    assert.equal(timeline.get(41).body, "edited");
+    assert.deepEqual(timeline.heldBelow(), []);
+  });
+});
+
 describe("Timeline revisions: gap detection", () => {
   test("contiguous live revisions advance R", () => {
     const timeline = new Timeline({ rev: 10 });
