@@ -31,11 +31,11 @@ def search_messages(*, user, q, before: int | None = None, limit: int = SEARCH_P
     if query.is_empty:
         raise BadQuery("Type some words to search for, or an operator such as from:alice.")
     limit = max(1, min(limit, SEARCH_PAGE_MAX))
-    rooms = _rooms(user, query)
-    if not rooms:
+    room_ids = _room_ids_to_search(user, query)
+    if not room_ids:
         return {"results": [], "next": None}
     filters = Filters(
-        room_ids=sorted(rooms),
+        room_ids=sorted(room_ids),
         author_ids=_user_ids(query.authors),
         without_author_ids=_user_ids(query.without_authors),
         mentioned_user_id=user.pk if query.mentioned else None,
@@ -49,7 +49,9 @@ def search_messages(*, user, q, before: int | None = None, limit: int = SEARCH_P
         matches = cursor.fetchall()
     more = len(matches) > limit
     matches = matches[:limit]
-    messages = _messages([message_id for message_id, _snippet in matches], rooms)
+    messages = _messages([message_id for message_id, _snippet in matches])
+    # Built only for the rooms of this page: a searcher may read hundreds.
+    rooms = Room.objects.in_bulk({message["room_id"] for message in messages.values()})
     results = [
         {
             "message": messages[message_id],
@@ -86,14 +88,14 @@ def _start_of(day):
     return connection.ops.adapt_datetimefield_value(datetime.combine(day, time.min, tzinfo=UTC))
 
 
-def _rooms(user, query: SearchQuery) -> dict[int, Room]:
+def _room_ids_to_search(user, query: SearchQuery) -> list[int]:
     """The rooms to search: those the user may read now, narrowed by in: and -in:."""
     visible = Room.objects.filter(policy.visible_rooms(user))
     if query.rooms:
         visible = visible.filter(pk__in=_room_ids(user, visible, query.rooms))
     if query.without_rooms:
         visible = visible.exclude(pk__in=_room_ids(user, visible, query.without_rooms))
-    return {room.pk: room for room in visible}
+    return list(visible.values_list("pk", flat=True))
 
 
 def _room_ids(user, visible, references: list[str]) -> set[int]:
@@ -124,14 +126,16 @@ def _user_ids(usernames: list[str]) -> list[int]:
     return ids
 
 
-def _messages(message_ids: list[int], rooms: dict[int, Room]) -> dict[int, dict]:
+def _messages(message_ids: list[int]) -> dict[int, dict]:
     """Read the matched messages as records (with `room_id`, for the caller), in one query."""
     if not message_ids:
         return {}
-    rows = Message.objects.filter(pk__in=message_ids).values_list("room_id", *MESSAGE_FIELDS)
+    rows = Message.objects.filter(pk__in=message_ids).values_list(
+        "room_id", "room__slug", *MESSAGE_FIELDS
+    )
     records = []
-    for room_id, *row in rows:
-        record = message_row_data(tuple(row), rooms[room_id].slug)
+    for room_id, slug, *row in rows:
+        record = message_row_data(tuple(row), slug)
         record["room_id"] = room_id
         records.append(record)
     return {record["id"]: record for record in attach_reactions(records)}
