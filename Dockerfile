@@ -18,6 +18,7 @@ COPY myproject ./myproject
 COPY chat ./chat
 COPY notifications ./notifications
 COPY ops ./ops
+COPY api ./api
 COPY templates ./templates
 COPY static ./static
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "chat",
     "notifications",
     "ops",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # `Authorization: Bearer <token>` on /api/ and /files/ (api/middleware.py).
+    "api.middleware.bearer_token_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -319,6 +322,11 @@ ACCOUNT_RESETS_PERIOD = float(os.environ.get("ACCOUNT_RESETS_PERIOD", "3600"))
 # Rooms a user (not staff) may create per CHAT_RATE_ROOMS_PERIOD seconds.
 CHAT_RATE_ROOMS = int(os.environ.get("CHAT_RATE_ROOMS", "10"))
 CHAT_RATE_ROOMS_PERIOD = float(os.environ.get("CHAT_RATE_ROOMS_PERIOD", "3600"))
+# Personal API tokens (api/; docs/protocol.md, "Tokens"): how many that still sign in
+# one person may hold, and how many they may make per API_TOKEN_CREATES_PERIOD seconds.
+API_TOKENS_PER_USER = int(os.environ.get("API_TOKENS_PER_USER", "20"))
+API_TOKEN_CREATES = int(os.environ.get("API_TOKEN_CREATES", "10"))
+API_TOKEN_CREATES_PERIOD = float(os.environ.get("API_TOKEN_CREATES_PERIOD", "3600"))
 # Password-reset mail: SMTP from the environment; printed to the console when DEBUG is on
 # (EMAIL_BACKEND, if set, wins). A bounded timeout: a stuck SMTP server must not hold a
 # request for ever.

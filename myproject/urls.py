@@ -1,4 +1,5 @@
-"""Top-level URLs: accounts, admin, chat pages, the chat HTTP API and the inbox's."""
+"""Top-level URLs: accounts, admin, chat pages, the chat HTTP API, the inbox's, and the
+API tokens page."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -41,4 +42,5 @@ urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"))),
     path("", include("chat.urls")),
     path("", include("notifications.urls")),
+    path("", include("api.urls")),
 ]

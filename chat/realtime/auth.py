@@ -1,8 +1,21 @@
-"""WebSocket authentication from the Django session, tolerant of a database outage."""
+"""WebSocket authentication: an API token (`Authorization: Bearer`) or the Django session,
+tolerant of a database outage.
+
+A handshake to one of the chat's own sockets that carries a Bearer token is signed in by
+that token alone: its cookie is never read, so a bad token is a signed-out socket, not a
+fall back on the session. Tokens come only from the header, never from the URL (URLs are
+kept in logs). The app that keeps tokens (api) registers how they are read
+(set_token_authority), so that chat depends on no such app.
+"""
 
 import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from channels.auth import AuthMiddleware
+from channels.db import database_sync_to_async
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
@@ -10,18 +23,85 @@ from django.db import DatabaseError
 logger = logging.getLogger(__name__)
 
 AUTH_UNAVAILABLE = "chat.auth_unavailable"
+# The API token that signed the socket in, in its scope; absent when the session did.
+API_TOKEN = "chat.api_token"
+# What a read-only token is told when it tries to change something (HTTP and sockets).
+READ_ONLY_DETAIL = "This token may only read."
+
+# The chat's sockets, the only ones a token opens: the tab socket (/ws/) and the room
+# sockets (/ws/rooms/<slug>/). Any other (the staff dashboard) is for the session alone.
+TOKEN_SOCKET_PATH = re.compile(r"\A/ws/(?:rooms/[^/]+/)?\Z")
+
+
+@dataclass(frozen=True)
+class TokenAuthority:
+    """How tokens are read. `authenticate(raw)` returns the token (with `pk`, `user`,
+    `may_write` and `expires_at`) or None; `live(ids)` returns those of `ids` that still
+    sign their user in. Both are synchronous and use the database."""
+
+    authenticate: Callable[[str], Any]
+    live: Callable[[set[int]], set[int]]
+
+
+_authority: TokenAuthority | None = None
+
+
+def set_token_authority(authority: TokenAuthority | None) -> None:
+    """Register how tokens are read (done by the api app when it is ready)."""
+    global _authority
+    _authority = authority
+
+
+def token_authority() -> TokenAuthority | None:
+    return _authority
+
+
+def parse_bearer(value: str | None) -> str | None:
+    """Return the token of an `Authorization` header's value, or None unless its scheme
+    is Bearer (another scheme is not ours to read). An empty token is "" (refused)."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip()
+
+
+def bearer_token(scope) -> str | None:
+    """Return the Bearer token of a handshake to a chat socket; None when it has none.
+
+    Only a single `Authorization` header counts: with none, two, or another scheme the
+    session signs the socket in, and the Origin check applies (origin.py).
+    """
+    if scope.get("type") != "websocket" or not TOKEN_SOCKET_PATH.match(scope.get("path", "")):
+        return None
+    values = [value for name, value in scope.get("headers", []) if name == b"authorization"]
+    if len(values) != 1:
+        return None
+    return parse_bearer(values[0].decode("latin-1"))
+
+
+def _authenticate(raw: str):
+    return None if _authority is None else _authority.authenticate(raw)
 
 
 class ResilientAuthMiddleware(AuthMiddleware):
-    """Resolve scope["user"]; when the database is down, mark the scope instead of raising.
+    """Resolve scope["user"], from the Bearer token when there is one, else the session;
+    when the database is down, mark the scope instead of raising.
 
     A handshake that reaches the consumer can be closed with a code that tells the
     client to come back (4503); an exception here would be a bare HTTP 500.
     """
 
     async def resolve_scope(self, scope):
+        raw = bearer_token(scope)
         try:
-            await super().resolve_scope(scope)
+            if raw is None:
+                await super().resolve_scope(scope)
+                return
+            token = await database_sync_to_async(_authenticate)(raw)
+            scope["user"]._wrapped = AnonymousUser() if token is None else token.user
+            scope[API_TOKEN] = token
         except DatabaseError:
             logger.warning("Session lookup failed; the socket will be told to retry.")
             scope["user"]._wrapped = AnonymousUser()
@@ -43,5 +123,6 @@ class WebSocketSessionMiddleware(SessionMiddleware):
 
 
 def ResilientAuthMiddlewareStack(inner):
-    """Cookies, session and user, as AuthMiddlewareStack, but surviving a database outage."""
+    """Cookies, session and user, as AuthMiddlewareStack, but surviving a database outage
+    and signing in the bearer of an API token."""
     return CookieMiddleware(WebSocketSessionMiddleware(ResilientAuthMiddleware(inner)))

@@ -4,6 +4,7 @@ users only; events from the hub held back while the socket is admitted; logins t
 close it. Each socket's opening and end are counted (ops.metrics) and logged, one line
 each, on the "chat.sockets" logger."""
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -14,13 +15,14 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from ops import metrics
 
 from . import protocol
 from .allowance import RequestBucket
-from .auth import AUTH_UNAVAILABLE
+from .auth import API_TOKEN, AUTH_UNAVAILABLE
 from .backpressure import CLOSE_OUTPUT_BACKLOG
 from .hub import SOCKET_GONE
 from .protocol import MALFORMED_CODES, ProtocolError
@@ -74,6 +76,12 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     # The code of whichever side closed first: this one's (close()), or the client's.
     closed_with: int | None = None
     client_closed_with: int | None = None
+    # The API token's id when one opened the socket (None: the session did), whether the
+    # socket may change anything (a read-only token's may not), and the task that closes
+    # it when the token expires.
+    api_token_id: int | None = None
+    may_write = True
+    token_expiry: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
         """Run the socket; when Redis or the database fails under it, close it (4503).
@@ -89,6 +97,8 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(Exception):
                 await self.close(protocol.CLOSE_UNAVAILABLE)
         finally:
+            if self.token_expiry is not None:
+                self.token_expiry.cancel()
             self.socket_ended()
             await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
 
@@ -159,6 +169,11 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             return False
         self.user = user
         self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
+        token = self.scope.get(API_TOKEN)
+        if token is not None:
+            self.api_token_id, self.may_write = token.pk, token.may_write
+            if token.expires_at is not None:
+                self.token_expiry = asyncio.ensure_future(self.close_at(token.expires_at))
         self.bad_frames = deque()
         self.requests = RequestBucket(
             burst=settings.CHAT_SOCKET_REQUEST_BURST,
@@ -214,12 +229,35 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             },
         )
 
+    def watch_login(self):
+        """Called once admitted: have the session watch re-check the socket's login (its
+        token's, when a token opened it)."""
+        by_token = self.api_token_id is not None
+        session_watch.add(
+            channel_name=self.channel_name,
+            user_id=self.user_id,
+            session_key=None if by_token else self.scope["session"].session_key,
+            token_id=self.api_token_id,
+        )
+
+    async def close_at(self, expires_at):
+        """Close the socket (4401) when its API token expires."""
+        await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
+        await self.close(protocol.CLOSE_UNAUTHENTICATED)
+
     async def check_session(self, data: dict):
-        """A login of the user ended somewhere: close if it was this socket's."""
-        ended = data.get("ended_session") == self.scope["session"].session_key
+        """A login of the user ended somewhere: close if it was this socket's.
+
+        A token socket ends with its token (revoked: `ended_token`), never with a session
+        (a logout elsewhere, a new password); a deactivated account ends every socket.
+        """
+        if self.api_token_id is not None:
+            ended = data.get("ended_token") == self.api_token_id
+        else:
+            ended = data.get("ended_session") == self.scope["session"].session_key
         if data.get("inactive") or ended:
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
-        else:
+        elif "ended_token" not in data:
             session_watch.check_soon(self.channel_name)
 
     async def chat_signed_out(self, event):

@@ -98,11 +98,7 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
         # The user's own topic carries the nudges that end a login (logout, password).
         self.topics = [room_topic(room.pk), user_topic(self.user_id), EVERYONE_TOPIC]
         await get_hub(self.channel_layer).join(self.topics, self)
-        session_watch.add(
-            channel_name=self.channel_name,
-            session_key=self.scope["session"].session_key,
-            user_id=self.user.pk,
-        )
+        self.watch_login()
         try:
             since, bad_since = _parse_since(self.scope.get("query_string", b"")), None
         except ProtocolError as error:

@@ -5,6 +5,11 @@ it, so the Origin header is what tells this site's pages from others. Cookies ar
 isolated by port or scheme, so "this site" is the exact origin (scheme, host and port)
 the handshake reached, as Django's CSRF check compares a form post's Origin, plus the
 origins listed in CSRF_TRUSTED_ORIGINS.
+
+A handshake that carries an API token (`Authorization: Bearer`) is not judged by its
+Origin: no browser sends that header on its own, so no other site's page can borrow it,
+and such a handshake is signed in by the token alone, never by the cookie (auth.py).
+Bots and scripts, which send no Origin, connect that way.
 """
 
 from typing import NamedTuple
@@ -16,6 +21,8 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
+
+from .auth import bearer_token
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -129,12 +136,15 @@ def _trusted(page: Origin) -> bool:
 
 
 class SameSiteOriginValidator:
-    """ASGI middleware: deny (HTTP 403) a WebSocket handshake from another site's page."""
+    """ASGI middleware: deny (HTTP 403) a WebSocket handshake from another site's page;
+    a handshake with an API token passes whatever its Origin (see above)."""
 
     def __init__(self, application):
         self.application = application
 
     async def __call__(self, scope, receive, send):
+        if bearer_token(scope) is not None:
+            return await self.application(scope, receive, send)
         origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
         origin = origins[0].decode("latin-1") if len(origins) == 1 else None
         if origin_allowed(origin, scope):

@@ -3,7 +3,9 @@
 Both the room socket (protocol 1) and the tab socket (protocol 2) answer `message.send`,
 `message.edit`, `message.delete`, `reaction.add`, `reaction.remove`, `typing`, `sync` and
 `history` for one room, the one in `self.room`, through the same services and selectors.
-`room_frame` says how a frame names its room on the socket's protocol.
+`room_frame` says how a frame names its room on the socket's protocol. A socket opened
+with a read-only API token may read (`sync`, `history`) but change nothing: its other
+commands are refused with `forbidden`, and it stays open.
 """
 
 import time
@@ -15,6 +17,7 @@ from django.core.cache import cache
 from .. import errors, events, selectors, services
 from ..models import Room
 from . import protocol
+from .auth import READ_ONLY_DETAIL
 from .base import log_failure
 from .protocol import (
     RATE_LIMITED,
@@ -35,7 +38,13 @@ class RoomCommands:
 
     room: Room | None
     user_id: int
+    may_write: bool
     typing_passed_at: float = 0.0
+
+    def check_may_write(self) -> None:
+        """Refuse a command that changes something from a read-only token's socket."""
+        if not self.may_write:
+            raise errors.Forbidden(READ_ONLY_DETAIL)
 
     def room_frame(self, frame: dict) -> dict:
         """Return `frame` as this socket's protocol sends it (protocol 2 names the room)."""
@@ -50,6 +59,7 @@ class RoomCommands:
         )
 
     async def on_send(self, command: SendCommand):
+        self.check_may_write()
         try:
             message, _created = await database_sync_to_async(services.message_send)(
                 room=self.room,
@@ -71,6 +81,7 @@ class RoomCommands:
         await self.send_room_frame({"type": "message.new", "message": message})
 
     async def on_edit(self, command: EditCommand):
+        self.check_may_write()
         message = await database_sync_to_async(services.message_edit)(
             room=self.room,
             user=self.user,
@@ -81,6 +92,7 @@ class RoomCommands:
         await self.send_room_frame({"type": "message.updated", "message": message})
 
     async def on_delete(self, command: DeleteCommand):
+        self.check_may_write()
         message = await database_sync_to_async(services.message_delete)(
             room=self.room,
             user=self.user,
@@ -90,6 +102,7 @@ class RoomCommands:
         await self.send_room_frame({"type": "message.deleted", "message": message})
 
     async def on_reaction(self, command: ReactionCommand):
+        self.check_may_write()
         message = await database_sync_to_async(services.reaction_set)(
             room=self.room,
             user=self.user,
@@ -101,6 +114,7 @@ class RoomCommands:
         await self.send_room_frame({"type": "message.reactions", "message": message})
 
     async def on_typing(self, command: TypingCommand):
+        self.check_may_write()
         now = time.monotonic()
         if command.active:
             # Drop extras silently: first this socket's own clock, then the user's gate

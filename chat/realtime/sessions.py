@@ -6,6 +6,12 @@ process re-checks the sessions of its sockets, in one query per kind, every
 CHAT_SESSION_CHECK_INTERVAL seconds, and at once (after CHAT_SESSION_NUDGE_DELAY)
 when the site itself changes a user's login. Sockets found signed out are closed
 with 4401.
+
+A socket opened with an API token is watched by its token instead (revoked, expired,
+deleted, or its user deactivated), in one query for all of them; a session that ends
+does not end it. A revoked token closes its sockets at once without the watch (the
+revocation tells them), an expiring one by each socket's own timer (base.py): the
+watch is what catches the rest.
 """
 
 import asyncio
@@ -19,6 +25,8 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+
+from .auth import token_authority
 
 # Event sent to a socket's own channel when its session has ended.
 SIGNED_OUT_EVENT = {"type": "chat.signed_out"}
@@ -64,16 +72,41 @@ def signed_out_channels(sockets: dict[str, tuple[str, int]]) -> list[str]:
     ]
 
 
+def ended_token_channels(sockets: dict[str, int]) -> list[str]:
+    """Return the channels, of {channel: token id}, whose token no longer signs in."""
+    if not sockets:
+        return []
+    authority = token_authority()
+    live = authority.live(set(sockets.values())) if authority is not None else set()
+    return [channel for channel, token_id in sockets.items() if token_id not in live]
+
+
+def _signed_out(sessions: dict[str, tuple[str, int]], tokens: dict[str, int]) -> list[str]:
+    return signed_out_channels(sessions) + ended_token_channels(tokens)
+
+
 class SessionWatch:
-    """The sockets of this process and the sessions they were opened with."""
+    """The sockets of this process and the sessions (or API tokens) they were opened with."""
 
     def __init__(self):
         self.sockets: dict[str, tuple[str, int]] = {}
+        self.token_sockets: dict[str, int] = {}
         self.due: dict[str, float] = {}
         self._keepers = {}
 
-    def add(self, *, channel_name: str, session_key: str, user_id: int):
-        self.sockets[channel_name] = (session_key, user_id)
+    def add(
+        self,
+        *,
+        channel_name: str,
+        user_id: int,
+        session_key: str | None = None,
+        token_id: int | None = None,
+    ):
+        """Watch a socket's login: its API token when it has one, else its session."""
+        if token_id is not None:
+            self.token_sockets[channel_name] = token_id
+        else:
+            self.sockets[channel_name] = (session_key, user_id)
         loop = asyncio.get_running_loop()
         if loop not in self._keepers or self._keepers[loop].done():
             self._keepers = {k: v for k, v in self._keepers.items() if not k.is_closed()}
@@ -81,11 +114,12 @@ class SessionWatch:
 
     def discard(self, channel_name: str):
         self.sockets.pop(channel_name, None)
+        self.token_sockets.pop(channel_name, None)
         self.due.pop(channel_name, None)
 
     def check_soon(self, channel_name: str):
         """Check a socket's session shortly (the request that changed it may still run)."""
-        if channel_name in self.sockets:
+        if channel_name in self.sockets or channel_name in self.token_sockets:
             self.due[channel_name] = time.monotonic() + settings.CHAT_SESSION_NUDGE_DELAY
 
     async def _keep(self):
@@ -95,15 +129,18 @@ class SessionWatch:
             now = time.monotonic()
             if now >= next_full_check:
                 next_full_check = now + settings.CHAT_SESSION_CHECK_INTERVAL
-                batch = dict(self.sockets)
+                sessions, tokens = dict(self.sockets), dict(self.token_sockets)
             else:
-                batch = {c: self.sockets[c] for c, at in self.due.items() if at <= now}
+                due = [c for c, at in self.due.items() if at <= now]
+                sessions = {c: self.sockets[c] for c in due if c in self.sockets}
+                tokens = {c: self.token_sockets[c] for c in due if c in self.token_sockets}
+            batch = [*sessions, *tokens]
             for channel_name in batch:
                 self.due.pop(channel_name, None)
             if not batch:
                 continue
             try:
-                signed_out = await database_sync_to_async(signed_out_channels)(batch)
+                signed_out = await database_sync_to_async(_signed_out)(sessions, tokens)
                 for channel_name in signed_out:
                     await get_channel_layer().send(channel_name, SIGNED_OUT_EVENT)
             except Exception:

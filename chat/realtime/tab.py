@@ -115,11 +115,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             await self.disconnect(protocol.CLOSE_TOO_MANY_SOCKETS)
             return
         await self.listen([user_topic(self.user_id), EVERYONE_TOPIC])
-        session_watch.add(
-            channel_name=self.channel_name,
-            session_key=self.scope["session"].session_key,
-            user_id=self.user_id,
-        )
+        self.watch_login()
         # The rooms' topics before their state: nothing sent after the read is missed.
         # A room joined in between comes as a `room.joined` event, already held.
         self.rooms = await database_sync_to_async(selectors.member_room_names)(user=self.user)
@@ -285,6 +281,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         room_id = next((pk for pk, (slug, _) in self.rooms.items() if slug == command.room), None)
         if room_id is None:
             raise ProtocolError(protocol.NOT_FOUND, "Not one of your rooms.", room=command.room)
+        self.check_may_write()  # a read marker is the user's to move, as a POST over HTTP
         self.take_request_token()
         await database_sync_to_async(_mark_read)(user=self.user, room_id=room_id, rev=command.rev)
 
