@@ -131,7 +131,10 @@ def api_view(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return _error("unauthenticated", "Log in first.", 401)
+            response = _error("unauthenticated", "Log in first, or send an API token.", 401)
+            # A 401 names how to authenticate (RFC 9110): the session, or a Bearer token.
+            response["WWW-Authenticate"] = "Bearer"
+            return response
         try:
             return view(request, *args, **kwargs)
         except errors.ChatError as error:
