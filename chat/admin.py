@@ -376,7 +376,7 @@ User = get_user_model()
 
 class ProfileInline(admin.StackedInline):
     model = Profile
-    fields = ["display_name"]
+    fields = ["display_name", "is_bot"]
     can_delete = False
     verbose_name_plural = "Profile"
 
@@ -389,6 +389,7 @@ class ChatUserAdmin(UserAdmin):
     list_display = [*UserAdmin.list_display, "display_name"]
     list_select_related = ["profile"]
     search_fields = [*UserAdmin.search_fields, "profile__display_name"]
+    list_filter = [*UserAdmin.list_filter, "profile__is_bot"]
 
     @admin.display(description="Display name", ordering="profile__display_name")
     def display_name(self, obj):
@@ -402,13 +403,16 @@ class ChatUserAdmin(UserAdmin):
         for profile_form in formset.forms:
             if profile_form.has_changed() and profile_form.is_valid():
                 name = profile_form.cleaned_data.get("display_name", "")
+                is_bot = profile_form.cleaned_data.get("is_bot", False)
                 try:
-                    services.profile_update(user=form.instance, display_name=name, by_staff=True)
+                    services.profile_update(
+                        user=form.instance, display_name=name, by_staff=True, is_bot=is_bot
+                    )
                 except ChatError as refused:
                     _refused(self, request, refused)
                 else:
                     profile = Profile.objects.get(user=form.instance)
-                    formset.changed_objects.append((profile, ["display_name"]))
+                    formset.changed_objects.append((profile, profile_form.changed_data))
         return None
 
     def save_model(self, request, obj, form, change):

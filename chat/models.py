@@ -461,6 +461,10 @@ class Profile(models.Model):
     display_name = models.CharField(
         max_length=DISPLAY_NAME_MAX, blank=True, help_text="Shown beside the username."
     )
+    # An account run by a program (issue 18), through API tokens: pages mark its messages.
+    is_bot = models.BooleanField(
+        "bot", default=False, help_text="A program's account: its messages are marked as a bot's."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -33,6 +33,7 @@ MESSAGE_FIELDS = (
     "author__username",
     # A LEFT JOIN: most people never set a display name, and have no profile row.
     "author__profile__display_name",
+    "author__profile__is_bot",
     "body",
     "created_at",
     "edited_at",
@@ -106,7 +107,7 @@ def files_excerpt(attachments: str) -> str:
 
 def message_row_data(row: tuple, room_slug: str) -> dict:
     """Return the protocol's Message object from a row of MESSAGE_FIELDS."""
-    (message_id, rev, author_id, username, display_name, body, created_at, edited_at,
+    (message_id, rev, author_id, username, display_name, is_bot, body, created_at, edited_at,
      deleted_at, client_id, created_rev, mention_ids, mention_all, body_html,
      attachments, *original) = row  # fmt: skip
     deleted = deleted_at is not None
@@ -114,7 +115,7 @@ def message_row_data(row: tuple, room_slug: str) -> dict:
         "id": message_id,
         "rev": rev,
         "room": room_slug,
-        "author": user_data(author_id, username, display_name),
+        "author": user_data(author_id, username, display_name, bot=is_bot),
         "body": "" if deleted else body,
         # The body rendered when it was written (chat.rendering): sanitized HTML.
         "html": "" if deleted else body_html,
@@ -140,17 +141,20 @@ def message_data(
     *,
     room_slug: str | None = None,
     display_name: str | None = None,
+    is_bot: bool | None = None,
     reactions: list[dict] | None = None,
 ) -> dict:
     """Return the protocol's Message object (needs `author` loaded; its profile too,
-    unless `display_name` gives the author's; its reactions too, unless `reactions`
-    gives them; `reply_to` with its author's profile too, or they cost queries)."""
+    unless `display_name` and `is_bot` give the author's; its reactions too, unless
+    `reactions` gives them; `reply_to` with its author's profile too, or they cost
+    queries)."""
     row = (
         message.pk,
         message.rev,
         message.author_id,
         message.author.username,
         display_name_of(message.author) if display_name is None else display_name,
+        is_bot_of(message.author) if is_bot is None else is_bot,
         message.body,
         message.created_at,
         message.edited_at,
@@ -301,14 +305,26 @@ def display_name_of(user) -> str:
         return ""
 
 
-def user_data(user_id: int, username: str, display_name: str | None = "") -> dict:
-    """Return the protocol's user object; "" for no display name (show the username)."""
-    return {"id": user_id, "username": username, "display_name": display_name or ""}
+def is_bot_of(user) -> bool:
+    """Tell whether the account is a bot's (loads its profile once)."""
+    try:
+        return user.profile.is_bot
+    except ObjectDoesNotExist:
+        return False
+
+
+def user_data(user_id: int, username: str, display_name: str | None = "", *, bot=False) -> dict:
+    """Return the protocol's user object; "" for no display name (show the username).
+    A bot's account says so (`bot: true`); a person's has no `bot` at all."""
+    data = {"id": user_id, "username": username, "display_name": display_name or ""}
+    if bot:
+        data["bot"] = True
+    return data
 
 
 def user_record(user) -> dict:
     """Return a user object's record (loads its profile unless select_related)."""
-    return user_data(user.pk, user.get_username(), display_name_of(user))
+    return user_data(user.pk, user.get_username(), display_name_of(user), bot=is_bot_of(user))
 
 
 def member_data(membership: Membership) -> dict:

@@ -13,8 +13,13 @@ USER_SEARCH_MAX = 10
 
 def display_name(*, user_id: int) -> str:
     """Return the user's display name as stored now ("" when they set none)."""
-    name = Profile.objects.filter(pk=user_id).values_list("display_name", flat=True).first()
-    return name or ""
+    return author_profile(user_id=user_id)[0]
+
+
+def author_profile(*, user_id: int) -> tuple[str, bool]:
+    """Return the user's display name ("" for none) and whether they are a bot, as now."""
+    row = Profile.objects.filter(pk=user_id).values_list("display_name", "is_bot").first()
+    return (row[0] or "", row[1]) if row else ("", False)
 
 
 def user_search(*, prefix: str, exclude_id: int | None = None) -> list[dict]:

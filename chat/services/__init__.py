@@ -3,7 +3,7 @@ on commit (chat.events). They raise chat.errors and return models or plain recor
 transports (socket, HTTP API, admin) map both."""
 
 from ..validation import clean_body
-from .accounts import user_deactivate, user_login_changed
+from .accounts import bot_create, user_deactivate, user_login_changed
 from .direct import direct_open
 from .invitations import (
     invitation_accept,
@@ -43,6 +43,7 @@ from .rooms import (
 
 __all__ = [
     "ROOM_PUBLIC_FIELDS",
+    "bot_create",
     "clean_body",
     "direct_open",
     "invitation_accept",

@@ -1,9 +1,12 @@
-"""Accounts as chat sees them: a login that ends, a user that is deactivated."""
+"""Accounts as chat sees them: a login that ends, a user that is deactivated, a bot's."""
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .. import events
-from ..models import ModerationAction
+from ..errors import Invalid
+from ..models import ModerationAction, Profile
+from ..validation import clean_display_name
 from .log import log_action
 
 
@@ -31,3 +34,20 @@ def user_deactivate(*, user, actor=None, reason: str = "") -> None:
         reason=reason,
     )
     events.emit(events.Event(events.SESSION_CHECK, {"inactive": True}, events.to_users([user.pk])))
+
+
+@transaction.atomic
+def bot_create(*, username: str, display_name: str = ""):
+    """Make a bot's account: no password (it signs in with API tokens alone), marked as a
+    bot so that pages mark its messages. Return the user."""
+    users = get_user_model()
+    field = users._meta.get_field(users.USERNAME_FIELD)
+    try:
+        username = field.clean(username, None)
+    except Exception as error:
+        raise Invalid(" ".join(getattr(error, "messages", [str(error)]))) from None
+    if users.objects.filter(username__iexact=username).exists():
+        raise Invalid(f"The username {username!r} is taken.")
+    user = users.objects.create_user(username=username, password=None)
+    Profile.objects.create(user=user, display_name=clean_display_name(display_name), is_bot=True)
+    return user

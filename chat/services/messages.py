@@ -12,7 +12,7 @@ from ..errors import Forbidden, NotFound, RoomArchived
 from ..models import Membership, Message, ModerationAction, Room
 from ..records import attachment_data, attachments_json, message_data, message_excerpt
 from ..selectors import message_id_by_client_id, room_membership_now
-from ..selectors.people import display_name
+from ..selectors.people import author_profile
 from ..signals import direct_message_sent, message_deleted, reply_sent
 from ..validation import clean_attachment_ids, clean_body
 from .attachments import attachments_attach, attachments_claim
@@ -141,9 +141,11 @@ def message_send(
             if original is not None:
                 reply_sent.send(Message, message=message, original=original)
             # Read now, not from the socket's user: the name may have changed since.
-            name = display_name(user_id=author.pk)
+            name, is_bot = author_profile(user_id=author.pk)
             # A new message has no reactions: no query for them on every send.
-            data = message_data(message, room_slug=room.slug, display_name=name, reactions=[])
+            data = message_data(
+                message, room_slug=room.slug, display_name=name, is_bot=is_bot, reactions=[]
+            )
             events.emit(
                 events.Event(
                     events.MESSAGE_NEW,

@@ -1,4 +1,5 @@
-"""What people show of themselves: their display name."""
+"""What people show of themselves: their display name; and, set by staff, that an
+account is a bot's."""
 
 from django.db import transaction
 
@@ -13,15 +14,18 @@ PROFILE_CHANGES_PERIOD = 3600.0
 
 
 @transaction.atomic
-def profile_update(*, user, display_name, by_staff: bool = False) -> dict:
+def profile_update(
+    *, user, display_name, by_staff: bool = False, is_bot: bool | None = None
+) -> dict:
     """Set the user's display name ("" for none); tell their rooms' member lists at once.
 
-    People's own changes are rate-limited, staff's (from the admin) are not. Return the
-    user's record.
+    People's own changes are rate-limited, staff's (from the admin) are not; only staff
+    mark an account as a bot's or not (`is_bot`). Return the user's record.
     """
     name = clean_display_name(display_name)
     profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
-    if profile.display_name == name:  # a new profile's is "": nothing to tell
+    bot = profile.is_bot if is_bot is None or not by_staff else is_bot
+    if profile.display_name == name and profile.is_bot == bot:  # nothing to tell
         return user_record(user)
     if not by_staff:
         ratelimit.require_token(
@@ -30,8 +34,8 @@ def profile_update(*, user, display_name, by_staff: bool = False) -> dict:
             period=PROFILE_CHANGES_PERIOD,
             refusal="You are changing your profile too often.",
         )
-    profile.display_name = name
-    profile.save(update_fields=["display_name", "updated_at"])
+    profile.display_name, profile.is_bot = name, bot
+    profile.save(update_fields=["display_name", "is_bot", "updated_at"])
     user.profile = profile  # what this request goes on to show
     memberships = Membership.objects.filter(user=user, banned=False)
     for membership in memberships.select_related("user__profile"):

@@ -371,7 +371,9 @@ class XssCorpusTests(SimpleTestCase):
                     body_html=render_body(body, names={"a": 9}),
                     created_at=datetime(2026, 12, 1, tzinfo=UTC),
                 )  # fmt: skip
-                data = protocol.message_data(message, room_slug="general", display_name="")
+                data = protocol.message_data(
+                    message, room_slug="general", display_name="", is_bot=False
+                )
                 frame = protocol.encode({"type": "message.new", "message": data})
                 self.assertLessEqual(len(frame.encode()), settings.CHAT_SEND_FRAME_MAX)
 

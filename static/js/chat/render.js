@@ -63,6 +63,12 @@ export function personName(user, className) {
 export function personNameParts(user, nameClass, handleClass) {
   const parts = [personName(user, nameClass)];
   if (hasDisplayName(user)) parts.push(h("span", `person-handle ${handleClass}`, handle(user)));
+  // A program's account says so beside its name (room_detail.html draws the same).
+  if (user.bot === true) {
+    const badge = h("span", "bot-badge", "bot");
+    badge.title = "A bot: an account a program runs";
+    parts.push(badge);
+  }
   return parts;
 }
 
@@ -226,6 +232,7 @@ export function messageFromElement(li, slug) {
       id: toInt(li.dataset.authorId),
       username: li.dataset.author ?? "",
       display_name: li.dataset.authorName ?? "",
+      ...(li.dataset.authorBot === "true" ? { bot: true } : {}),
     },
     body: deleted ? "" : (li.dataset.body ?? bodyEl?.textContent ?? ""),
     html: deleted || li.dataset.body === undefined ? "" : (bodyEl?.innerHTML ?? ""),
