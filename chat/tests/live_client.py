@@ -5,22 +5,32 @@ with it: connect with ?since=R, resend the outbox after each hello, answer frame
 the view says, ask for a sync when a gap outlives the wait, retry a message refused
 with server_error after a short backoff, and reconnect when the socket closes, to the
 next server when one refuses the connection. Every wait is bounded.
+
+Its reconnect policy is the Python client's (client/chat_client): the close codes after
+which no client reconnects, and exponential backoff with full jitter. What stays here is
+what a test needs and a client library does not: the RoomView oracle, several servers
+to fail over between, and a record of every frame.
 """
 
 import asyncio
 import contextlib
 import itertools
 import json
-import random
+import sys
 import time
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from .room_view import RoomView
 
-# Close codes after which a client does not reconnect (PROTOCOL.md, "Close codes").
-FINAL_CLOSE_CODES = frozenset({4400, 4401, 4403, 4404})
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
+if str(CLIENT_DIR) not in sys.path:
+    sys.path.insert(0, str(CLIENT_DIR))
+
+from chat_client.backoff import Backoff  # noqa: E402 (found through the path set above)
+from chat_client.errors import FINAL_CLOSE_CODES  # noqa: E402
 
 _tokens = itertools.count(1)
 
@@ -46,8 +56,8 @@ class LiveClient:
         self.ports = list(ports)
         self.reconnect = reconnect
         self.gap_wait = gap_wait
-        self.backoff = backoff
-        self.retry = retry
+        self.backoff = Backoff(base=backoff[0], cap=backoff[1])
+        self.retry = Backoff(base=retry[0], cap=retry[1])
         self.view = RoomView(username=username)
         self.sent: list[str] = []  # client_ids composed, in order
         # Everything received, as (monotonic time, connection number, frame).
@@ -263,9 +273,7 @@ class LiveClient:
                 return
             # Back off more after each attempt that did not get as far as a hello.
             attempt = 0 if self.connection != greeted_before else attempt + 1
-            low, high = self.backoff
-            delay = min(high, low * 2 ** max(0, attempt - 1))
-            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            await asyncio.sleep(self.backoff.delay(max(0, attempt - 1)))
 
     async def _read(self, ws):
         gap_watch = asyncio.get_running_loop().create_task(self._watch_gaps(ws))
@@ -310,8 +318,7 @@ class LiveClient:
             return
         tries = self._retries.get(client_id, 0)
         self._retries[client_id] = tries + 1
-        low, high = self.retry
-        delay = min(high, low * 2**tries)
+        delay = self.retry.delay(tries)
 
         async def resend():
             await asyncio.sleep(delay)
