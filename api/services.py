@@ -74,6 +74,12 @@ def token_create(
         period=settings.API_TOKEN_CREATES_PERIOD,
         refusal="You have made many tokens lately; try again in {wait}.",
     )
+    return issue_token(user=user, name=name, scope=scope, expires_at=expires_at)
+
+
+def issue_token(*, user, name: str, scope: str, expires_at=None, **fields) -> tuple[ApiToken, str]:
+    """Make and store a new token, with no check (token_create checks); return it and its
+    text. The text is kept nowhere: only its hash and its first characters are."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -82,6 +88,7 @@ def token_create(
         prefix=raw[:PREFIX_LENGTH],
         key_hash=key_hash(raw),
         expires_at=expires_at,
+        **fields,
     )
     return token, raw
 
