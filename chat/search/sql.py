@@ -64,9 +64,9 @@ def _common_where(query: SearchQuery, filters: Filters) -> tuple[list[str], list
         where.append(f"NOT ({condition})" if negated else condition)
         params.append(value)
     if filters.mentioned_user_id is not None:
+        # IN, not a correlated EXISTS: SQLite would test every message of the rooms.
         where.append(
-            "EXISTS (SELECT 1 FROM chat_messagemention mm "
-            "WHERE mm.message_id = m.id AND mm.user_id = %s)"
+            "m.id IN (SELECT mm.message_id FROM chat_messagemention mm WHERE mm.user_id = %s)"
         )
         params.append(filters.mentioned_user_id)
     if filters.created_before is not None:
