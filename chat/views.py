@@ -14,6 +14,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
@@ -25,6 +26,11 @@ from .services import account_safety
 from .views_account import too_many
 
 logger = logging.getLogger(__name__)
+
+# The HTTP API's operations of this module, by area (api/http.py mounts them).
+rooms_router = Router(tags=["rooms and messages"])
+members_router = Router(tags=["members and moderation"])
+directory_router = Router(tags=["directory, joining and leaving"])
 
 
 @require_http_methods(["GET", "POST"])
@@ -174,9 +180,20 @@ def _json_body(request, *, optional: bool = False) -> dict:
     return data
 
 
-@require_http_methods(["GET", "POST"])
+@rooms_router.api_operation(
+    ["GET"],
+    "/rooms/{room:slug}/messages/",
+    url_name="api_room_messages",
+    operation_id="api_room_messages_get",
+)
+@rooms_router.api_operation(
+    ["POST"],
+    "/rooms/{room:slug}/messages/",
+    url_name="api_room_messages",
+    operation_id="api_room_messages_post",
+)
 @api_view
-def api_room_messages(request, slug):
+def api_room_messages(request, slug: str):
     """Return a page of a room's messages (GET) or store a new one (POST), as JSON."""
     room, _access = services.room_open(slug=slug, user=request.user)
     if request.method == "POST":
@@ -204,16 +221,16 @@ def api_room_messages(request, slug):
     return JsonResponse(selectors.history_page(room=room, **anchors, limit=limit))
 
 
-@require_http_methods(["GET"])
+@rooms_router.api_operation(["GET"], "/rooms/", url_name="api_rooms")
 @api_view
 def api_rooms(request):
     """Return the rooms the caller is a member of, with revisions, markers and counts."""
     return JsonResponse({"rooms": selectors.member_rooms(user=request.user)})
 
 
-@require_http_methods(["POST"])
+@rooms_router.api_operation(["POST"], "/rooms/{room:slug}/read/", url_name="api_room_read")
 @api_view
-def api_room_read(request, slug):
+def api_room_read(request, slug: str):
     """Move the caller's read marker of a room forward to `rev`; return the room's state."""
     room, _access = services.room_open(slug=slug, user=request.user)
     data = _json_body(request)
@@ -228,9 +245,9 @@ def api_room_read(request, slug):
     return JsonResponse({"room": state})
 
 
-@require_http_methods(["GET"])
+@members_router.api_operation(["GET"], "/rooms/{room:slug}/members/", url_name="api_room_members")
 @api_view
-def api_room_members(request, slug):
+def api_room_members(request, slug: str):
     """Return the room's members, those banned (to moderators), and the caller's access."""
     room, access = services.room_open(slug=slug, user=request.user)
     answer = {
@@ -277,9 +294,13 @@ MEMBER_ACTIONS = {
 }
 
 
-@require_http_methods(["POST"])
+@members_router.api_operation(
+    ["POST"],
+    "/rooms/{room:slug}/members/{username:username}/{action:action}/",
+    url_name="api_room_member_action",
+)
 @api_view
-def api_room_member_action(request, slug, username, action):
+def api_room_member_action(request, slug: str, username: str, action: str):
     """Ban, unban, remove, mute, unmute a member or change their role; return the member."""
     perform = MEMBER_ACTIONS.get(action)
     if perform is None:
@@ -310,7 +331,7 @@ def room_directory(request):
     return render(request, "chat/directory.html", context)
 
 
-@require_http_methods(["GET"])
+@directory_router.api_operation(["GET"], "/rooms/directory/", url_name="api_room_directory")
 @api_view
 def api_room_directory(request):
     """Return a page of the public rooms matching `q`, after the cursor `after`."""
@@ -326,9 +347,9 @@ def api_room_directory(request):
     return JsonResponse(page)
 
 
-@require_http_methods(["POST"])
+@directory_router.api_operation(["POST"], "/rooms/{room:slug}/join/", url_name="api_room_join")
 @api_view
-def api_room_join(request, slug):
+def api_room_join(request, slug: str):
     """Make the caller a member of a public room; return its state (as hello.rooms)."""
     # Not room_open: a ban is answered with its reason here, not as a missing room.
     room, _membership = selectors.room_entry(slug=slug, user=request.user)
@@ -339,9 +360,9 @@ def api_room_join(request, slug):
     return JsonResponse({"joined": room.slug, "room": state}, status=201 if joined else 200)
 
 
-@require_http_methods(["POST"])
+@directory_router.api_operation(["POST"], "/rooms/{room:slug}/leave/", url_name="api_room_leave")
 @api_view
-def api_room_leave(request, slug):
+def api_room_leave(request, slug: str):
     """End the caller's membership of a room; every tab of theirs drops it."""
     room, _access = services.room_open(slug=slug, user=request.user)
     services.member_leave(room=room, user=request.user)

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
+from ninja import Router
 
 from . import errors, services
 from .realtime import protocol
@@ -26,10 +27,13 @@ from .services.attachments import (
 )
 from .views import _error_from, api_view
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["attachments"])
 
-@require_http_methods(["POST"])
+
+@router.api_operation(["POST"], "/rooms/{room:slug}/attachments/", url_name="api_room_attachments")
 @api_view
-def api_room_attachments(request, slug):
+def api_room_attachments(request, slug: str):
     """Store the form's `file` for the caller's next message in the room; 201 with it."""
     declared = request.META.get("CONTENT_LENGTH") or ""
     # Refused by its declared length before the form is parsed at all.
@@ -48,9 +52,9 @@ def api_room_attachments(request, slug):
     return JsonResponse({"attachment": record}, status=201)
 
 
-@require_http_methods(["DELETE"])
+@router.api_operation(["DELETE"], "/attachments/{int:attachment_id}/", url_name="api_attachment")
 @api_view
-def api_attachment(request, attachment_id):
+def api_attachment(request, attachment_id: int):
     """Drop one of the caller's uploads not sent yet."""
     attachment_discard(
         user=request.user, attachment_id=protocol.parse_int(attachment_id, "id", minimum=1)

@@ -1,14 +1,17 @@
 """Direct conversations: the HTTP API of docs/protocol.md ("Direct messages")."""
 
 from django.http import JsonResponse
-from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from . import selectors, services
 from .realtime.protocol import BAD_FRAME, ProtocolError
 from .views import _json_body, api_view
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["direct conversations"])
 
-@require_http_methods(["POST"])
+
+@router.api_operation(["POST"], "/direct/", url_name="api_direct")
 @api_view
 def api_direct(request):
     """Open the conversation with the people named (POST {"usernames": [...]}): 201 with

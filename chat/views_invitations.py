@@ -5,12 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from . import errors, policy, selectors, services
 from .models import Invitation, InviteLink, Room
 from .realtime.protocol import BAD_FRAME, ProtocolError
 from .selectors import invitations as invitation_selectors
 from .views import _json_body, api_view
+
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["invitations"])
 
 # The longest name prefix the people search takes (usernames are at most 150).
 SEARCH_PREFIX_MAX = 150
@@ -44,9 +48,20 @@ def _link_data(request, link: InviteLink) -> dict:
     return data
 
 
-@require_http_methods(["GET", "POST"])
+@router.api_operation(
+    ["GET"],
+    "/rooms/{room:slug}/invitations/",
+    url_name="api_room_invitations",
+    operation_id="api_room_invitations_get",
+)
+@router.api_operation(
+    ["POST"],
+    "/rooms/{room:slug}/invitations/",
+    url_name="api_room_invitations",
+    operation_id="api_room_invitations_post",
+)
 @api_view
-def api_room_invitations(request, slug):
+def api_room_invitations(request, slug: str):
     """Invite someone into the room (POST {"username"}), or list its pending invitations."""
     room, access = _room_for_inviting(slug=slug, user=request.user)
     if request.method == "POST":
@@ -62,7 +77,7 @@ def api_room_invitations(request, slug):
     return JsonResponse({"invitations": invitation_selectors.room_pending_invitations(room=room)})
 
 
-@require_http_methods(["GET"])
+@router.api_operation(["GET"], "/invitations/", url_name="api_invitations")
 @api_view
 def api_invitations(request):
     """Return the invitations waiting for the caller's answer."""
@@ -70,9 +85,11 @@ def api_invitations(request):
     return JsonResponse({"invitations": pending})
 
 
-@require_http_methods(["POST"])
+@router.api_operation(
+    ["POST"], "/invitations/{int:invitation_id}/accept/", url_name="api_invitation_accept"
+)
 @api_view
-def api_invitation_accept(request, invitation_id):
+def api_invitation_accept(request, invitation_id: int):
     """Accept an invitation: the caller joins the room; answer with the room to open."""
     invitation = _invitation(invitation_id)
     services.invitation_accept(invitation=invitation, user=request.user)
@@ -85,18 +102,43 @@ def api_invitation_accept(request, invitation_id):
     )
 
 
-@require_http_methods(["POST"])
+@router.api_operation(
+    ["POST"], "/invitations/{int:invitation_id}/decline/", url_name="api_invitation_decline"
+)
 @api_view
-def api_invitation_decline(request, invitation_id):
+def api_invitation_decline(request, invitation_id: int):
     invitation = services.invitation_decline(
         invitation=_invitation(invitation_id), user=request.user
     )
     return JsonResponse({"invitation": invitation_selectors.invitation_data(invitation)})
 
 
-@require_http_methods(["POST", "DELETE"])
+@router.api_operation(
+    ["POST"],
+    "/invitations/{int:invitation_id}/",
+    url_name="api_invitation",
+    operation_id="api_invitation_delete_post",
+)
+@router.api_operation(
+    ["DELETE"],
+    "/invitations/{int:invitation_id}/",
+    url_name="api_invitation",
+    operation_id="api_invitation_delete_delete",
+)
+@router.api_operation(
+    ["POST"],
+    "/invitations/{int:invitation_id}/revoke/",
+    url_name="api_invitation_revoke",
+    operation_id="api_invitation_revoke_post",
+)
+@router.api_operation(
+    ["DELETE"],
+    "/invitations/{int:invitation_id}/revoke/",
+    url_name="api_invitation_revoke",
+    operation_id="api_invitation_revoke_delete",
+)
 @api_view
-def api_invitation_revoke(request, invitation_id):
+def api_invitation_revoke(request, invitation_id: int):
     """Withdraw an invitation (POST .../revoke/ or DELETE)."""
     invitation = services.invitation_revoke(
         invitation=_invitation(invitation_id), actor=request.user
@@ -104,9 +146,20 @@ def api_invitation_revoke(request, invitation_id):
     return JsonResponse({"invitation": invitation_selectors.invitation_data(invitation)})
 
 
-@require_http_methods(["GET", "POST"])
+@router.api_operation(
+    ["GET"],
+    "/rooms/{room:slug}/invite-links/",
+    url_name="api_room_invite_links",
+    operation_id="api_room_invite_links_get",
+)
+@router.api_operation(
+    ["POST"],
+    "/rooms/{room:slug}/invite-links/",
+    url_name="api_room_invite_links",
+    operation_id="api_room_invite_links_post",
+)
 @api_view
-def api_room_invite_links(request, slug):
+def api_room_invite_links(request, slug: str):
     """Make an invite link (POST {"expires_in_hours", "max_uses"}), or list the room's."""
     room, access = _room_for_inviting(slug=slug, user=request.user)
     if request.method == "POST":
@@ -127,9 +180,11 @@ def api_room_invite_links(request, slug):
     return JsonResponse({"links": [_link_data(request, link) for link in links]})
 
 
-@require_http_methods(["POST"])
+@router.api_operation(
+    ["POST"], "/invite-links/{int:link_id}/revoke/", url_name="api_invite_link_revoke"
+)
 @api_view
-def api_invite_link_revoke(request, link_id):
+def api_invite_link_revoke(request, link_id: int):
     link = InviteLink.objects.select_related("room", "created_by").filter(pk=link_id).first()
     if link is None:
         raise errors.NotFound("No such invite link.")
@@ -138,7 +193,7 @@ def api_invite_link_revoke(request, link_id):
     return JsonResponse({"link": _link_data(request, link)})
 
 
-@require_http_methods(["GET"])
+@router.api_operation(["GET"], "/users/", url_name="api_users")
 @api_view
 def api_users(request):
     """Return up to ten active users whose username starts with `q` (not the caller)."""

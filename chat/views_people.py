@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from . import errors, services
 from .models import DISPLAY_NAME_MAX
@@ -14,10 +15,13 @@ from .records import display_name_of
 from .selectors import people
 from .views import _json_body, api_view
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["people"])
 
-@require_http_methods(["GET"])
+
+@router.api_operation(["GET"], "/users/{username:username}/", url_name="api_user")
 @api_view
-def api_user(request, username):
+def api_user(request, username: str):
     """Return the profile card of an active user, as the caller sees them."""
     person = people.active_user(username=username)
     if person is None:
@@ -25,7 +29,10 @@ def api_user(request, username):
     return JsonResponse(people.profile_card(viewer=request.user, person=person))
 
 
-@require_http_methods(["GET", "POST"])
+@router.api_operation(["GET"], "/profile/", url_name="api_profile", operation_id="api_profile_get")
+@router.api_operation(
+    ["POST"], "/profile/", url_name="api_profile", operation_id="api_profile_post"
+)
 @api_view
 def api_profile(request):
     """Return the caller's profile (GET), or change their display name (POST)."""

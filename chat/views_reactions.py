@@ -2,16 +2,30 @@
 it back (docs/protocol.md, "Reactions"). Both are idempotent and answer with the message."""
 
 from django.http import JsonResponse
-from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from . import services
 from .realtime import protocol
 from .views import api_view
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["reactions"])
 
-@require_http_methods(["PUT", "DELETE"])
+
+@router.api_operation(
+    ["PUT"],
+    "/rooms/{room:slug}/messages/{message_id:message_id}/reactions/{emoji:emoji}/",
+    url_name="api_message_reaction",
+    operation_id="api_message_reaction_put",
+)
+@router.api_operation(
+    ["DELETE"],
+    "/rooms/{room:slug}/messages/{message_id:message_id}/reactions/{emoji:emoji}/",
+    url_name="api_message_reaction",
+    operation_id="api_message_reaction_delete",
+)
 @api_view
-def api_message_reaction(request, slug, message_id, emoji):
+def api_message_reaction(request, slug: str, message_id: str, emoji: str):
     """Add (PUT) or take back (DELETE) the caller's `emoji` on a message; return the message."""
     room, _access = services.room_open(slug=slug, user=request.user)
     message = services.reaction_set(

@@ -11,16 +11,20 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+from ninja import Router
 
 from . import errors
 from .selectors.direct import direct_conversations
 from .selectors.search import SEARCH_PAGE, search_messages
 from .views import _query_int, api_view
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["search"])
+
 _MARK_TAG = re.compile(r"(</?mark>)")
 
 
-@require_GET
+@router.api_operation(["GET"], "/search/", url_name="api_search")
 @api_view
 def api_search(request):
     """Return a page of the messages the caller may read that match `q`, newest first."""

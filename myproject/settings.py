@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "notifications",
     "ops",
     "api",
+    # django-ninja: the templates and static files of the API's page (/api/docs/).
+    "ninja",
 ]
 
 MIDDLEWARE = [

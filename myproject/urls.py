@@ -1,5 +1,5 @@
 """Top-level URLs: accounts, admin, chat pages, the chat HTTP API, the inbox's, and the
-API tokens page."""
+API tokens page, and the API's schema."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from api.http import schema_urls
 from chat import views as chat_views
 from chat import views_account as account_views
 from chat.forms import AdminLoginForm, NewPasswordForm
@@ -43,4 +44,6 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("", include("notifications.urls")),
     path("", include("api.urls")),
+    # The HTTP API's OpenAPI schema (/api/schema/) and its browsable page (/api/docs/).
+    path("api/", schema_urls()),
 ]

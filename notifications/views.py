@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
+from ninja import Router
 
 from chat.errors import ChatError, Invalid, NotFound
 from chat.models import Invitation
@@ -20,11 +21,14 @@ from chat.views import _json_body, _query_int, api_view
 from . import selectors, services
 from .forms import DefaultsForm, RoomNotifyForm
 
+# Its operations in the HTTP API (api/http.py mounts it).
+router = Router(tags=["notifications"])
+
 # Ids one request may mark read; a client marks what it shows, a page or two.
 READ_IDS_MAX = 1000
 
 
-@require_http_methods(["GET"])
+@router.api_operation(["GET"], "/notifications/", url_name="api_notifications")
 @api_view
 def api_notifications(request):
     """Return a page of the caller's notifications, newest first, and the unread count."""
@@ -35,7 +39,7 @@ def api_notifications(request):
     return JsonResponse(page)
 
 
-@require_http_methods(["POST"])
+@router.api_operation(["POST"], "/notifications/read/", url_name="api_notifications_read")
 @api_view
 def api_notifications_read(request):
     """Mark some of the caller's notifications read, or all; return the unread count."""
@@ -83,7 +87,12 @@ def _changes(data: dict, fields: tuple[str, ...]) -> dict:
     return data
 
 
-@require_http_methods(["GET", "POST"])
+@router.api_operation(
+    ["GET"], "/preferences/", url_name="api_preferences", operation_id="api_preferences_get"
+)
+@router.api_operation(
+    ["POST"], "/preferences/", url_name="api_preferences", operation_id="api_preferences_post"
+)
 @api_view
 def api_preferences(request):
     """Return the caller's defaults and member rooms' settings (GET), or change the
@@ -99,9 +108,9 @@ def api_preferences(request):
     )
 
 
-@require_http_methods(["POST"])
+@router.api_operation(["POST"], "/rooms/{room:slug}/preferences/", url_name="api_room_preferences")
 @api_view
-def api_room_preferences(request, slug):
+def api_room_preferences(request, slug: str):
     """Change how the caller is notified of a room; return the room's notify record."""
     room, _access = room_open(slug=slug, user=request.user)
     changes = _changes(_json_body(request), ROOM_FIELDS)
