@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, register_converter
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.urls import get_openapi_urls, get_root_url
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
 
 from chat import (
@@ -36,8 +37,11 @@ from chat import (
 from chat import views as chat_views
 from chat.models import SLUG_PATTERN
 from chat.realtime import protocol
+from chat.realtime.frames_in import decode_request_body
 from chat.realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG
 from notifications import views as notification_views
+
+from .schemas import declared_length_too_long
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +117,15 @@ class SessionCookie(APIKeyCookie):
         return None
 
 
+class ProtocolParser(Parser):
+    """Read a JSON body by a frame's rules: its size, strict JSON, bounded nesting."""
+
+    def parse_body(self, request):
+        return decode_request_body(request.body)
+
+
 api = NinjaAPI(
+    parser=ProtocolParser(),
     title="Chat HTTP API",
     version="1",
     description="The HTTP API of docs/protocol.md. Errors are "
@@ -157,9 +169,8 @@ def _unauthenticated(request, error):
 def _invalid(request, error):
     problem = error.errors[0] if error.errors else {}
     where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "payload")]
-    if problem.get("type") == "json_invalid":
-        return chat_views._error(BAD_JSON, "The request body is not valid JSON.")
-    if "json" in str(problem.get("msg", "")).lower() and not where:
+    # No body at all where one is required: no bytes are not JSON (docs/protocol.md).
+    if problem.get("type") in ("json_invalid", "missing") and not where:
         return chat_views._error(BAD_JSON, "The request body is not valid JSON.")
     name = ".".join(where[-1:]) or "body"
     return chat_views._error(BAD_FRAME, f"'{name}': {problem.get('msg', 'invalid')}.")
@@ -167,6 +178,9 @@ def _invalid(request, error):
 
 @api.exception_handler(HttpError)
 def _http_error(request, error):
+    # Ninja wraps what the parser raised ("Cannot parse request body"); answer the cause.
+    if isinstance(error.__cause__, errors.ChatError):
+        return chat_views._error_from(error.__cause__)
     if error.status_code == 400 and "json" in str(error).lower():
         return chat_views._error(BAD_JSON, "The request body is not valid JSON.")
     return chat_views._error(BAD_FRAME, str(error), error.status_code)
@@ -193,9 +207,14 @@ def _database_error(request, error):
 
 
 def _csrf_checked(view):
-    """Return `view` without ninja's csrf_exempt mark (see the module's docstring)."""
+    """Return `view` without ninja's csrf_exempt mark (see the module's docstring), and
+    refusing a JSON body by its declared length before it is read."""
 
     def checked(request, *args, **kwargs):
+        json_body = not request.content_type.startswith("multipart/")
+        if json_body and declared_length_too_long(request):
+            detail = f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes."
+            return chat_views._error(TOO_LONG, detail)
         return view(request, *args, **kwargs)
 
     # Not functools.wraps: it would copy the csrf_exempt attribute too.

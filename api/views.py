@@ -6,8 +6,9 @@ form, once, and never again (only its hash is kept).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods
 
 from chat import errors
@@ -59,3 +60,12 @@ def token_revoke(request, token_id: int):
     if was_active:
         messages.success(request, f"Revoked “{token.name}”: it signs nothing in any more.")
     return redirect("api:tokens")
+
+
+def csrf_failure(request, reason=""):
+    """Refuse a request whose CSRF check failed: the API's error body under /api/, Django's
+    page elsewhere (CSRF_FAILURE_VIEW)."""
+    if not request.path.startswith("/api/"):
+        return django_csrf_failure(request, reason=reason)
+    detail = "A session's request needs the X-CSRFToken header (or send an API token)."
+    return JsonResponse({"error": {"code": "csrf_failed", "detail": detail}}, status=403)

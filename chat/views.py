@@ -14,12 +14,23 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
-from ninja import Router
+from ninja import Query, Router
+
+from api.schemas import answers
 
 from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
 from .realtime import protocol
 from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
+from .schemas.messages import (
+    HistoryPage,
+    HistoryQuery,
+    MessageAnswer,
+    ReadMarker,
+    RoomStateAnswer,
+    RoomStates,
+    SendMessage,
+)
 from .selectors import direct
 from .selectors.directory import DIRECTORY_PAGE_MAX, DIRECTORY_PAGE_SIZE
 from .services import account_safety
@@ -180,66 +191,61 @@ def _json_body(request, *, optional: bool = False) -> dict:
     return data
 
 
-@rooms_router.api_operation(
-    ["GET"],
+@rooms_router.get(
     "/rooms/{room:slug}/messages/",
     url_name="api_room_messages",
     operation_id="api_room_messages_get",
+    response=answers({200: HistoryPage}),
 )
-@rooms_router.api_operation(
-    ["POST"],
+def api_room_messages_get(request, slug: str, query: Query[HistoryQuery]):
+    """Return a page of a room's messages (by before, after or around; the newest
+    without), or the changes after the revision `since`."""
+    room, _access = services.room_open(slug=slug, user=request.user)
+    if query.since is not None:
+        return JsonResponse(selectors.messages_since(room=room, since=query.since))
+    page = selectors.history_page(
+        room=room,
+        before=query.before,
+        after=query.after,
+        around=query.around,
+        limit=protocol.clean_limit(query.limit),
+    )
+    return JsonResponse(page)
+
+
+@rooms_router.post(
     "/rooms/{room:slug}/messages/",
     url_name="api_room_messages",
     operation_id="api_room_messages_post",
+    response=answers({201: MessageAnswer, 200: MessageAnswer}),
 )
-@api_view
-def api_room_messages(request, slug: str):
-    """Return a page of a room's messages (GET) or store a new one (POST), as JSON."""
+def api_room_messages_post(request, slug: str, payload: SendMessage):
+    """Store a message: 201 when stored now, 200 when its client_id was stored before."""
     room, _access = services.room_open(slug=slug, user=request.user)
-    if request.method == "POST":
-        command = protocol.clean_send(_json_body(request))
-        message, created = services.message_send(
-            room=room,
-            author=request.user,
-            body=command.body,
-            client_id=command.client_id,
-            reply_to=command.reply_to,
-            attachments=list(command.attachments),
-        )
-        return JsonResponse({"message": message}, status=201 if created else 200)
-    since = _query_int(request, "since", minimum=0)
-    if since is not None:
-        return JsonResponse(selectors.messages_since(room=room, since=since))
-    anchors = {
-        "before": _query_int(request, "before", minimum=1),
-        "after": _query_int(request, "after", minimum=0),
-        "around": _query_int(request, "around", minimum=1),
-    }
-    if sum(value is not None for value in anchors.values()) > 1:
-        raise ProtocolError(BAD_FRAME, "Give at most one of 'before', 'after' and 'around'.")
-    limit = protocol.clean_limit(_query_int(request, "limit", minimum=0))
-    return JsonResponse(selectors.history_page(room=room, **anchors, limit=limit))
+    message, created = services.message_send(
+        room=room,
+        author=request.user,
+        body=payload.body,
+        client_id=payload.client_id,
+        reply_to=payload.reply_to,
+        attachments=payload.attachments,
+    )
+    return JsonResponse({"message": message}, status=201 if created else 200)
 
 
-@rooms_router.api_operation(["GET"], "/rooms/", url_name="api_rooms")
-@api_view
+@rooms_router.get("/rooms/", url_name="api_rooms", response=answers({200: RoomStates}))
 def api_rooms(request):
     """Return the rooms the caller is a member of, with revisions, markers and counts."""
     return JsonResponse({"rooms": selectors.member_rooms(user=request.user)})
 
 
-@rooms_router.api_operation(["POST"], "/rooms/{room:slug}/read/", url_name="api_room_read")
-@api_view
-def api_room_read(request, slug: str):
+@rooms_router.post(
+    "/rooms/{room:slug}/read/", url_name="api_room_read", response=answers({200: RoomStateAnswer})
+)
+def api_room_read(request, slug: str, payload: ReadMarker):
     """Move the caller's read marker of a room forward to `rev`; return the room's state."""
     room, _access = services.room_open(slug=slug, user=request.user)
-    data = _json_body(request)
-    rev = data.get("rev")
-    if isinstance(rev, str):
-        raise ProtocolError(BAD_FRAME, "'rev' must be an integer.")
-    state = services.room_mark_read(
-        room=room, user=request.user, rev=protocol.parse_int(rev, "rev", minimum=0)
-    )
+    state = services.room_mark_read(room=room, user=request.user, rev=payload.rev)
     if state is None:
         raise errors.NotFound("Only members of a room have a read marker.")
     return JsonResponse({"room": state})

@@ -33,6 +33,8 @@ SECRET_KEY = os.environ.get(
 )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# The HTTP API answers a failed check with its error body, as every refusal.
+CSRF_FAILURE_VIEW = "api.views.csrf_failure"
 
 # Served over HTTPS (in production, usually with TLS ending in a proxy that sets
 # X-Forwarded-Proto): redirect http, secure cookies, HSTS, and only https pages may

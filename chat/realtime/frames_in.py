@@ -120,16 +120,29 @@ def _decode_object(text: str) -> dict:
     size = len(text.encode("utf-8", "surrogatepass"))
     if len(text) > settings.CHAT_FRAME_MAX or size > settings.CHAT_FRAME_MAX:
         raise ProtocolError(TOO_LONG, f"Frames are limited to {settings.CHAT_FRAME_MAX} bytes.")
-    try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):
-        raise ProtocolError(BAD_JSON, "The frame is not valid JSON.") from None
-    # A reply may echo a value (ping's t): one too deep to encode again is refused here.
-    if _nested_deeper_than(data, MAX_NESTING):
-        raise ProtocolError(BAD_JSON, "The frame is nested too deeply.")
+    data = _decode_json(text, "The frame")
     if not isinstance(data, dict):
         raise ProtocolError(BAD_FRAME, "A frame must be a JSON object.")
     return data
+
+
+def _decode_json(text: str | bytes, what: str):
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise ProtocolError(BAD_JSON, f"{what} is not valid JSON.") from None
+    # A reply may echo a value (ping's t): one too deep to encode again is refused here.
+    if _nested_deeper_than(data, MAX_NESTING):
+        raise ProtocolError(BAD_JSON, f"{what} is nested too deeply.")
+    return data
+
+
+def decode_request_body(raw: bytes):
+    """Parse an HTTP request's JSON body by a frame's rules (size, JSON, nesting), or raise
+    ProtocolError; whether it is an object its schema says (api.schemas.RequestBody)."""
+    if len(raw) > settings.CHAT_FRAME_MAX:
+        raise ProtocolError(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
+    return _decode_json(raw, "The request body")
 
 
 def _client_id_of(data: dict) -> str | None:

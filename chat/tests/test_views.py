@@ -451,7 +451,13 @@ class ApiPostTestCase(ApiTestCase):
         body = json.dumps({"client_id": "c-1", "body": "hi"})
         response = client.post(self.url(), body, content_type="application/json")
         self.assertEqual(response.status_code, 403)
+        # The API's error body, as every refusal (not Django's HTML page).
+        self.assertEqual(response.json()["error"]["code"], "csrf_failed")
         self.assertFalse(Message.objects.exists())
+        # A page's form keeps Django's own page.
+        page = client.post(reverse("chat:room_list"), {"name": "Elsewhere"})
+        self.assertEqual(page.status_code, 403)
+        self.assertIn("text/html", page["Content-Type"])
         # With the token, the same request goes through.
         request = RequestFactory().get("/")
         token = get_token(request)
