@@ -41,6 +41,7 @@ from chat.realtime.frames_in import decode_request_body
 from chat.realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG
 from notifications import views as notification_views
 
+from .errors import error_response, error_response_from
 from .schemas import declared_length_too_long
 
 logger = logging.getLogger(__name__)
@@ -154,53 +155,58 @@ api.add_router("", notification_views.router)
 
 @api.exception_handler(errors.ChatError)
 def _chat_error(request, error):
-    return chat_views._error_from(error)
+    return error_response_from(error)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, error):
-    response = chat_views._error("unauthenticated", UNAUTHENTICATED_DETAIL, 401)
+    response = error_response("unauthenticated", UNAUTHENTICATED_DETAIL, 401)
     # A 401 names how to authenticate (RFC 9110): the session, or a Bearer token.
     response["WWW-Authenticate"] = "Bearer"
     return response
 
 
+# Where ninja says a parameter came from, and our views' names for the body and query.
+PARAMETER_PLACES = ("body", "payload", "query", "path")
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request, error):
     problem = error.errors[0] if error.errors else {}
-    where = [str(part) for part in problem.get("loc", ()) if part not in ("body", "payload")]
+    where = [str(part) for part in problem.get("loc", ()) if part not in PARAMETER_PLACES]
     # No body at all where one is required: no bytes are not JSON (docs/protocol.md).
     if problem.get("type") in ("json_invalid", "missing") and not where:
-        return chat_views._error(BAD_JSON, "The request body is not valid JSON.")
-    name = ".".join(where[-1:]) or "body"
-    return chat_views._error(BAD_FRAME, f"'{name}': {problem.get('msg', 'invalid')}.")
+        return error_response(BAD_JSON, "The request body is not valid JSON.")
+    # The field's whole path: 'usernames.0', not '0'.
+    name = ".".join(where) or "body"
+    return error_response(BAD_FRAME, f"'{name}': {problem.get('msg', 'invalid')}.")
 
 
 @api.exception_handler(HttpError)
 def _http_error(request, error):
     # Ninja wraps what the parser raised ("Cannot parse request body"); answer the cause.
     if isinstance(error.__cause__, errors.ChatError):
-        return chat_views._error_from(error.__cause__)
+        return error_response_from(error.__cause__)
     if error.status_code == 400 and "json" in str(error).lower():
-        return chat_views._error(BAD_JSON, "The request body is not valid JSON.")
-    return chat_views._error(BAD_FRAME, str(error), error.status_code)
+        return error_response(BAD_JSON, "The request body is not valid JSON.")
+    return error_response(BAD_FRAME, str(error), error.status_code)
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, error):
-    return chat_views._error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
+    return error_response(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
 
 
 @api.exception_handler(TooManyFieldsSent)
 def _too_many_fields(request, error):
-    return chat_views._error(BAD_FRAME, "Too many query parameters.")
+    return error_response(BAD_FRAME, "Too many query parameters.")
 
 
 @api.exception_handler(DatabaseError)
 def _database_error(request, error):
     # Never a half-done answer: the client resends by client_id.
     logger.warning("API request %s failed: %s", request.path, error)
-    return chat_views._error(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
+    return error_response(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
 
 
 # --- URLs ----------------------------------------------------------------------------
@@ -214,7 +220,7 @@ def _csrf_checked(view):
         json_body = not request.content_type.startswith("multipart/")
         if json_body and declared_length_too_long(request):
             detail = f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes."
-            return chat_views._error(TOO_LONG, detail)
+            return error_response(TOO_LONG, detail)
         return view(request, *args, **kwargs)
 
     # Not functools.wraps: it would copy the csrf_exempt attribute too.

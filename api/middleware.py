@@ -22,6 +22,7 @@ from django.utils.decorators import sync_and_async_middleware
 
 from chat.realtime.auth import READ_ONLY_DETAIL, parse_bearer
 
+from .errors import error_response
 from .services import token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,6 @@ logger = logging.getLogger(__name__)
 TOKEN_PATHS = ("/api/", "/files/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 INVALID_DETAIL = "This token is unknown, revoked or expired."
-
-
-def _error(code: str, detail: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "detail": detail}}, status=status)
 
 
 def _bearer(request) -> str | None:
@@ -47,13 +44,13 @@ def _sign_in(request, raw: str) -> JsonResponse | None:
         token = token_authenticate(raw)
     except DatabaseError as error:
         logger.warning("API token lookup failed: %s", error)
-        return _error("server_error", "The server could not do that; try again.", 500)
+        return error_response("server_error", "The server could not do that; try again.", 500)
     if token is None:
-        response = _error("unauthenticated", INVALID_DETAIL, 401)
+        response = error_response("unauthenticated", INVALID_DETAIL, 401)
         response["WWW-Authenticate"] = "Bearer"
         return response
     if not token.may_write and request.method not in SAFE_METHODS:
-        return _error("forbidden", READ_ONLY_DETAIL, 403)
+        return error_response("forbidden", READ_ONLY_DETAIL, 403)
     user = token.user
 
     async def auser():

@@ -6,7 +6,7 @@ form, once, and never again (only its hash is kept).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_http_methods
@@ -15,6 +15,7 @@ from chat import errors
 from chat.views_account import too_many
 
 from . import selectors, services
+from .errors import error_response
 from .forms import TokenCreateForm
 from .models import ApiToken
 
@@ -68,4 +69,4 @@ def csrf_failure(request, reason=""):
     if not request.path.startswith("/api/"):
         return django_csrf_failure(request, reason=reason)
     detail = "A session's request needs the X-CSRFToken header (or send an API token)."
-    return JsonResponse({"error": {"code": "csrf_failed", "detail": detail}}, status=403)
+    return error_response("csrf_failed", detail, 403)

@@ -1,15 +1,11 @@
 """Chat pages, accounts and the HTTP API of PROTOCOL.md ("HTTP")."""
 
-import functools
-import json
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,7 +17,8 @@ from api.schemas import answers
 from . import errors, selectors, services
 from .forms import RoomCreateForm, SignupForm
 from .realtime import protocol
-from .realtime.protocol import BAD_FRAME, BAD_JSON, TOO_LONG, ProtocolError
+from .schemas.directory import DirectoryPage, DirectoryQuery, Joined, Left
+from .schemas.members import MemberAction, MemberAnswer, RoomMembers
 from .schemas.messages import (
     HistoryPage,
     HistoryQuery,
@@ -32,7 +29,7 @@ from .schemas.messages import (
     SendMessage,
 )
 from .selectors import direct
-from .selectors.directory import DIRECTORY_PAGE_MAX, DIRECTORY_PAGE_SIZE
+from .selectors.directory import DIRECTORY_PAGE_SIZE
 from .services import account_safety
 from .views_account import too_many
 
@@ -111,85 +108,6 @@ def room_detail(request, slug):
 
 # --- HTTP API ------------------------------------------------------------------------
 
-ERROR_STATUS = {
-    errors.RateLimited.code: 429,
-    errors.RoomArchived.code: 409,
-    errors.Muted.code: 403,
-    errors.NotFound.code: 404,
-    errors.Forbidden.code: 403,
-    errors.NotMember.code: 409,
-    errors.TooManyReactions.code: 409,
-    errors.FileTooLarge.code: 413,
-    errors.UnsupportedType.code: 415,
-    errors.TooManyUploads.code: 409,
-    protocol.SERVER_ERROR: 500,
-}
-
-
-def _error(code: str, detail: str, status: int = 400, **extra) -> JsonResponse:
-    response = JsonResponse({"error": {"code": code, "detail": detail, **extra}}, status=status)
-    if code == protocol.RATE_LIMITED and "retry_after" in extra:
-        response["Retry-After"] = str(max(1, round(extra["retry_after"])))
-    return response
-
-
-def _error_from(error: errors.ChatError) -> JsonResponse:
-    extra = {}
-    for name in ("retry_after", "until"):
-        if error.extra.get(name) is not None:
-            value = error.extra[name]
-            extra[name] = protocol.format_time(value) if hasattr(value, "utcoffset") else value
-    return _error(error.code, error.detail, ERROR_STATUS.get(error.code, 400), **extra)
-
-
-def api_view(view):
-    """Answer an API request as JSON: 401 when not logged in, domain errors mapped."""
-
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            response = _error("unauthenticated", "Log in first, or send an API token.", 401)
-            # A 401 names how to authenticate (RFC 9110): the session, or a Bearer token.
-            response["WWW-Authenticate"] = "Bearer"
-            return response
-        try:
-            return view(request, *args, **kwargs)
-        except errors.ChatError as error:
-            return _error_from(error)
-        except RequestDataTooBig:
-            return _error(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
-        except TooManyFieldsSent:
-            return _error(BAD_FRAME, "Too many query parameters.")
-        except DatabaseError as error:
-            # Never a half-done answer: the client resends by client_id.
-            logger.warning("API request %s failed: %s", request.path, error)
-            return _error(protocol.SERVER_ERROR, "The server could not do that; try again.", 500)
-
-    return wrapped
-
-
-def _query_int(request, name: str, *, minimum: int) -> int | None:
-    value = request.GET.get(name)
-    return None if value is None else protocol.parse_int(value, name, minimum=minimum)
-
-
-def _json_body(request, *, optional: bool = False) -> dict:
-    """Return the request's JSON object; an empty body is {} only when it is `optional`."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    too_big = declared.isdigit() and int(declared) > settings.CHAT_FRAME_MAX
-    # Refuse by the declared length before reading a large body at all.
-    if too_big or len(request.body) > settings.CHAT_FRAME_MAX:
-        raise ProtocolError(TOO_LONG, f"Requests are limited to {settings.CHAT_FRAME_MAX} bytes.")
-    if optional and not request.body:
-        return {}
-    try:
-        data = json.loads(request.body)
-    except (ValueError, RecursionError):
-        raise ProtocolError(BAD_JSON, "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise ProtocolError(BAD_FRAME, "The request body must be a JSON object.")
-    return data
-
 
 @rooms_router.get(
     "/rooms/{room:slug}/messages/",
@@ -251,8 +169,9 @@ def api_room_read(request, slug: str, payload: ReadMarker):
     return JsonResponse({"room": state})
 
 
-@members_router.api_operation(["GET"], "/rooms/{room:slug}/members/", url_name="api_room_members")
-@api_view
+@members_router.get(
+    "/rooms/{room:slug}/members/", url_name="api_room_members", response=answers({200: RoomMembers})
+)
 def api_room_members(request, slug: str):
     """Return the room's members, those banned (to moderators), and the caller's access."""
     room, access = services.room_open(slug=slug, user=request.user)
@@ -265,56 +184,41 @@ def api_room_members(request, slug: str):
     return JsonResponse(answer)
 
 
-# The longest mute a moderator may set from the API: a year, in minutes.
-MUTE_MINUTES_MAX = 525_600
+def _mute_until(minutes: int | None):
+    return None if minutes is None else timezone.now() + timedelta(minutes=minutes)
 
 
-def _mute_until(data: dict):
-    minutes = data.get("minutes")
-    if minutes is None:
-        return None
-    if isinstance(minutes, str):
-        raise ProtocolError(BAD_FRAME, "'minutes' must be an integer.")
-    minutes = protocol.parse_int(minutes, "minutes", minimum=1, maximum=MUTE_MINUTES_MAX)
-    return timezone.now() + timedelta(minutes=minutes)
-
-
-def _reason(data: dict) -> str:
-    reason = data.get("reason") or ""
-    if not isinstance(reason, str) or len(reason) > 500:
-        raise ProtocolError(BAD_FRAME, "'reason' must be a string of at most 500 characters.")
-    return reason
-
-
+# Each action's service, with what it takes from the body besides the reason.
 MEMBER_ACTIONS = {
-    "ban": lambda data, **kw: services.member_ban(reason=_reason(data), **kw),
-    "unban": lambda data, **kw: services.member_unban(reason=_reason(data), **kw),
-    "remove": lambda data, **kw: services.member_remove(reason=_reason(data), **kw),
-    "mute": lambda data, **kw: services.member_mute(
-        until=_mute_until(data), reason=_reason(data), **kw
-    ),
-    "unmute": lambda data, **kw: services.member_unmute(reason=_reason(data), **kw),
-    "role": lambda data, **kw: services.member_set_role(
-        role=data.get("role"), reason=_reason(data), **kw
-    ),
+    "ban": lambda body, **kw: services.member_ban(**kw),
+    "unban": lambda body, **kw: services.member_unban(**kw),
+    "remove": lambda body, **kw: services.member_remove(**kw),
+    "mute": lambda body, **kw: services.member_mute(until=_mute_until(body.minutes), **kw),
+    "unmute": lambda body, **kw: services.member_unmute(**kw),
+    "role": lambda body, **kw: services.member_set_role(role=body.role, **kw),
 }
 
+# What an action without a body takes: every field left out.
+NO_BODY = MemberAction()
 
-@members_router.api_operation(
-    ["POST"],
+
+@members_router.post(
     "/rooms/{room:slug}/members/{username:username}/{action:action}/",
     url_name="api_room_member_action",
+    response=answers({200: MemberAnswer}),
 )
-@api_view
-def api_room_member_action(request, slug: str, username: str, action: str):
-    """Ban, unban, remove, mute, unmute a member or change their role; return the member."""
+def api_room_member_action(
+    request, slug: str, username: str, action: str, payload: MemberAction = NO_BODY
+):
+    """Ban, unban, remove, mute, unmute a member or change their role (`action`: ban,
+    unban, remove, mute, unmute or role); return the member. The body may be left out."""
     perform = MEMBER_ACTIONS.get(action)
     if perform is None:
         raise errors.NotFound(f"No action {action!r}.")
     room, _access = services.room_open(slug=slug, user=request.user)
-    data = _json_body(request, optional=True)
     target = services.user_by_name(username)
-    perform(data, room=room, actor=request.user, target=target)
+    reason = payload.reason or ""
+    perform(payload, room=room, actor=request.user, target=target, reason=reason)
     return JsonResponse({"member": selectors.room_member(room=room, user=target)})
 
 
@@ -337,26 +241,28 @@ def room_directory(request):
     return render(request, "chat/directory.html", context)
 
 
-@directory_router.api_operation(["GET"], "/rooms/directory/", url_name="api_room_directory")
-@api_view
-def api_room_directory(request):
+@directory_router.get(
+    "/rooms/directory/", url_name="api_room_directory", response=answers({200: DirectoryPage})
+)
+def api_room_directory(request, query: Query[DirectoryQuery]):
     """Return a page of the public rooms matching `q`, after the cursor `after`."""
-    limit = request.GET.get("limit")
-    if limit is not None:
-        limit = protocol.parse_int(limit, "limit", minimum=1, maximum=DIRECTORY_PAGE_MAX)
     page = selectors.room_directory(
         user=request.user,
-        query=request.GET.get("q", "").strip(),
-        after=request.GET.get("after") or None,
-        limit=limit or DIRECTORY_PAGE_SIZE,
+        query=query.q,
+        after=query.after,
+        limit=query.limit or DIRECTORY_PAGE_SIZE,
     )
     return JsonResponse(page)
 
 
-@directory_router.api_operation(["POST"], "/rooms/{room:slug}/join/", url_name="api_room_join")
-@api_view
+@directory_router.post(
+    "/rooms/{room:slug}/join/",
+    url_name="api_room_join",
+    response=answers({201: Joined, 200: Joined}),
+)
 def api_room_join(request, slug: str):
-    """Make the caller a member of a public room; return its state (as hello.rooms)."""
+    """Make the caller a member of a public room: 201 with its state (as hello.rooms), 200
+    when they already were one."""
     # Not room_open: a ban is answered with its reason here, not as a missing room.
     room, _membership = selectors.room_entry(slug=slug, user=request.user)
     if room is None:
@@ -366,8 +272,9 @@ def api_room_join(request, slug: str):
     return JsonResponse({"joined": room.slug, "room": state}, status=201 if joined else 200)
 
 
-@directory_router.api_operation(["POST"], "/rooms/{room:slug}/leave/", url_name="api_room_leave")
-@api_view
+@directory_router.post(
+    "/rooms/{room:slug}/leave/", url_name="api_room_leave", response=answers({200: Left})
+)
 def api_room_leave(request, slug: str):
     """End the caller's membership of a room; every tab of theirs drops it."""
     room, _access = services.room_open(slug=slug, user=request.user)

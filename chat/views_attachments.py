@@ -15,8 +15,12 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.http import require_GET
 from ninja import Router
 
+from api.errors import error_response_from
+from api.schemas import answers
+
 from . import errors, services
 from .realtime import protocol
+from .schemas.attachments import UPLOAD_FORM, AttachmentAnswer
 from .selectors.attachments import attachment_for_reader
 from .services.attachments import (
     IMAGE_TYPES,
@@ -25,14 +29,17 @@ from .services.attachments import (
     size_in_words,
     upload_too_large,
 )
-from .views import _error_from, api_view
 
 # Its operations in the HTTP API (api/http.py mounts it).
 router = Router(tags=["attachments"])
 
 
-@router.api_operation(["POST"], "/rooms/{room:slug}/attachments/", url_name="api_room_attachments")
-@api_view
+@router.post(
+    "/rooms/{room:slug}/attachments/",
+    url_name="api_room_attachments",
+    response=answers({201: AttachmentAnswer}, also=(413, 415)),
+    openapi_extra={"requestBody": UPLOAD_FORM},
+)
 def api_room_attachments(request, slug: str):
     """Store the form's `file` for the caller's next message in the room; 201 with it."""
     declared = request.META.get("CONTENT_LENGTH") or ""
@@ -52,8 +59,9 @@ def api_room_attachments(request, slug: str):
     return JsonResponse({"attachment": record}, status=201)
 
 
-@router.api_operation(["DELETE"], "/attachments/{int:attachment_id}/", url_name="api_attachment")
-@api_view
+@router.delete(
+    "/attachments/{int:attachment_id}/", url_name="api_attachment", response=answers({204: None})
+)
 def api_attachment(request, attachment_id: int):
     """Drop one of the caller's uploads not sent yet."""
     attachment_discard(
@@ -80,14 +88,14 @@ def _serve(request, attachment_id: int, *, thumbnail: bool):
     try:
         attachment = attachment_for_reader(attachment_id=attachment_id, user=request.user)
     except errors.ChatError as error:
-        return _error_from(error)
+        return error_response_from(error)
     if thumbnail and not attachment.thumbnail:
-        return _error_from(errors.NotFound("This file has no thumbnail."))
+        return error_response_from(errors.NotFound("This file has no thumbnail."))
     stored = attachment.thumbnail if thumbnail else attachment.file
     try:
         handle = stored.open("rb")
     except OSError:
-        return _error_from(errors.NotFound("This file is no longer stored."))
+        return error_response_from(errors.NotFound("This file is no longer stored."))
     picture = thumbnail or attachment.content_type in IMAGE_TYPES
     response = FileResponse(
         handle,

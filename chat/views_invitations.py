@@ -5,19 +5,27 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from ninja import Router
+from ninja import Query, Router
+
+from api.schemas import answers
 
 from . import errors, policy, selectors, services
 from .models import Invitation, InviteLink, Room
-from .realtime.protocol import BAD_FRAME, ProtocolError
+from .schemas.invitations import (
+    AcceptedInvitation,
+    InvitationAnswer,
+    Invitations,
+    Invite,
+    InviteLinkAnswer,
+    InviteLinkOptions,
+    InviteLinks,
+    People,
+    PeopleQuery,
+)
 from .selectors import invitations as invitation_selectors
-from .views import _json_body, api_view
 
 # Its operations in the HTTP API (api/http.py mounts it).
 router = Router(tags=["invitations"])
-
-# The longest name prefix the people search takes (usernames are at most 150).
-SEARCH_PREFIX_MAX = 150
 
 
 def _room_for_inviting(*, slug: str, user) -> tuple[Room, policy.Access]:
@@ -48,47 +56,47 @@ def _link_data(request, link: InviteLink) -> dict:
     return data
 
 
-@router.api_operation(
-    ["GET"],
+@router.get(
     "/rooms/{room:slug}/invitations/",
     url_name="api_room_invitations",
     operation_id="api_room_invitations_get",
+    response=answers({200: Invitations}),
 )
-@router.api_operation(
-    ["POST"],
-    "/rooms/{room:slug}/invitations/",
-    url_name="api_room_invitations",
-    operation_id="api_room_invitations_post",
-)
-@api_view
-def api_room_invitations(request, slug: str):
-    """Invite someone into the room (POST {"username"}), or list its pending invitations."""
+def api_room_invitations_get(request, slug: str):
+    """Return the room's pending invitations, newest first (to those who may invite)."""
     room, access = _room_for_inviting(slug=slug, user=request.user)
-    if request.method == "POST":
-        username = _json_body(request).get("username")
-        if not isinstance(username, str):
-            raise ProtocolError(BAD_FRAME, "'username' must be a string.")
-        invitation = services.invitation_create(
-            room=room, inviter=request.user, invitee_username=username
-        )
-        data = invitation_selectors.invitation_data(invitation)
-        return JsonResponse({"invitation": data}, status=201)
     policy.check_invite(access=access, room=room)
     return JsonResponse({"invitations": invitation_selectors.room_pending_invitations(room=room)})
 
 
-@router.api_operation(["GET"], "/invitations/", url_name="api_invitations")
-@api_view
+@router.post(
+    "/rooms/{room:slug}/invitations/",
+    url_name="api_room_invitations",
+    operation_id="api_room_invitations_post",
+    response=answers({201: InvitationAnswer}),
+)
+def api_room_invitations_post(request, slug: str, payload: Invite):
+    """Invite someone into the room; inviting them again answers the pending invitation."""
+    room, _access = _room_for_inviting(slug=slug, user=request.user)
+    invitation = services.invitation_create(
+        room=room, inviter=request.user, invitee_username=payload.username
+    )
+    data = invitation_selectors.invitation_data(invitation)
+    return JsonResponse({"invitation": data}, status=201)
+
+
+@router.get("/invitations/", url_name="api_invitations", response=answers({200: Invitations}))
 def api_invitations(request):
     """Return the invitations waiting for the caller's answer."""
     pending = invitation_selectors.user_pending_invitations(user=request.user)
     return JsonResponse({"invitations": pending})
 
 
-@router.api_operation(
-    ["POST"], "/invitations/{int:invitation_id}/accept/", url_name="api_invitation_accept"
+@router.post(
+    "/invitations/{int:invitation_id}/accept/",
+    url_name="api_invitation_accept",
+    response=answers({200: AcceptedInvitation}),
 )
-@api_view
 def api_invitation_accept(request, invitation_id: int):
     """Accept an invitation: the caller joins the room; answer with the room to open."""
     invitation = _invitation(invitation_id)
@@ -102,42 +110,43 @@ def api_invitation_accept(request, invitation_id: int):
     )
 
 
-@router.api_operation(
-    ["POST"], "/invitations/{int:invitation_id}/decline/", url_name="api_invitation_decline"
+@router.post(
+    "/invitations/{int:invitation_id}/decline/",
+    url_name="api_invitation_decline",
+    response=answers({200: InvitationAnswer}),
 )
-@api_view
 def api_invitation_decline(request, invitation_id: int):
+    """Decline an invitation (the invitee's alone)."""
     invitation = services.invitation_decline(
         invitation=_invitation(invitation_id), user=request.user
     )
     return JsonResponse({"invitation": invitation_selectors.invitation_data(invitation)})
 
 
-@router.api_operation(
-    ["POST"],
+@router.post(
     "/invitations/{int:invitation_id}/",
     url_name="api_invitation",
     operation_id="api_invitation_delete_post",
+    response=answers({200: InvitationAnswer}),
 )
-@router.api_operation(
-    ["DELETE"],
+@router.delete(
     "/invitations/{int:invitation_id}/",
     url_name="api_invitation",
     operation_id="api_invitation_delete_delete",
+    response=answers({200: InvitationAnswer}),
 )
-@router.api_operation(
-    ["POST"],
+@router.post(
     "/invitations/{int:invitation_id}/revoke/",
     url_name="api_invitation_revoke",
     operation_id="api_invitation_revoke_post",
+    response=answers({200: InvitationAnswer}),
 )
-@router.api_operation(
-    ["DELETE"],
+@router.delete(
     "/invitations/{int:invitation_id}/revoke/",
     url_name="api_invitation_revoke",
     operation_id="api_invitation_revoke_delete",
+    response=answers({200: InvitationAnswer}),
 )
-@api_view
 def api_invitation_revoke(request, invitation_id: int):
     """Withdraw an invitation (POST .../revoke/ or DELETE)."""
     invitation = services.invitation_revoke(
@@ -146,45 +155,50 @@ def api_invitation_revoke(request, invitation_id: int):
     return JsonResponse({"invitation": invitation_selectors.invitation_data(invitation)})
 
 
-@router.api_operation(
-    ["GET"],
+@router.get(
     "/rooms/{room:slug}/invite-links/",
     url_name="api_room_invite_links",
     operation_id="api_room_invite_links_get",
+    response=answers({200: InviteLinks}),
 )
-@router.api_operation(
-    ["POST"],
-    "/rooms/{room:slug}/invite-links/",
-    url_name="api_room_invite_links",
-    operation_id="api_room_invite_links_post",
-)
-@api_view
-def api_room_invite_links(request, slug: str):
-    """Make an invite link (POST {"expires_in_hours", "max_uses"}), or list the room's."""
+def api_room_invite_links_get(request, slug: str):
+    """Return the room's invite links not revoked (to its owners, moderators and staff)."""
     room, access = _room_for_inviting(slug=slug, user=request.user)
-    if request.method == "POST":
-        data = _json_body(request, optional=True)
-        unknown = sorted(set(data) - {"expires_in_hours", "max_uses"})
-        if unknown:
-            raise errors.Invalid(f"Unknown field {', '.join(unknown)}.")
-        link = services.invite_link_create(
-            room=room,
-            actor=request.user,
-            expires_in_hours=data.get("expires_in_hours"),
-            max_uses=data.get("max_uses"),
-        )
-        return JsonResponse({"link": _link_data(request, link)}, status=201)
     policy.check_manage_invite_links(access)
     links = InviteLink.objects.filter(room=room, revoked_at__isnull=True)
     links = links.select_related("room", "created_by")
     return JsonResponse({"links": [_link_data(request, link) for link in links]})
 
 
-@router.api_operation(
-    ["POST"], "/invite-links/{int:link_id}/revoke/", url_name="api_invite_link_revoke"
+# An absent or empty body (not a JSON null, which is no object).
+NO_LIMITS = InviteLinkOptions()
+
+
+@router.post(
+    "/rooms/{room:slug}/invite-links/",
+    url_name="api_room_invite_links",
+    operation_id="api_room_invite_links_post",
+    response=answers({201: InviteLinkAnswer}),
 )
-@api_view
+def api_room_invite_links_post(request, slug: str, payload: InviteLinkOptions = NO_LIMITS):
+    """Make an invite link to the room; without a body, one with no limits."""
+    room, _access = _room_for_inviting(slug=slug, user=request.user)
+    link = services.invite_link_create(
+        room=room,
+        actor=request.user,
+        expires_in_hours=payload.expires_in_hours,
+        max_uses=payload.max_uses,
+    )
+    return JsonResponse({"link": _link_data(request, link)}, status=201)
+
+
+@router.post(
+    "/invite-links/{int:link_id}/revoke/",
+    url_name="api_invite_link_revoke",
+    response=answers({200: InviteLinkAnswer}),
+)
 def api_invite_link_revoke(request, link_id: int):
+    """Revoke an invite link: following it joins nobody any more."""
     link = InviteLink.objects.select_related("room", "created_by").filter(pk=link_id).first()
     if link is None:
         raise errors.NotFound("No such invite link.")
@@ -193,16 +207,13 @@ def api_invite_link_revoke(request, link_id: int):
     return JsonResponse({"link": _link_data(request, link)})
 
 
-@router.api_operation(["GET"], "/users/", url_name="api_users")
-@api_view
-def api_users(request):
-    """Return up to ten active users whose username starts with `q` (not the caller)."""
-    prefix = request.GET.get("q", "").strip()
-    if len(prefix) > SEARCH_PREFIX_MAX:
-        raise ProtocolError(BAD_FRAME, f"'q' is at most {SEARCH_PREFIX_MAX} characters.")
-    if not prefix:
+@router.get("/users/", url_name="api_users", response=answers({200: People}))
+def api_users(request, query: Query[PeopleQuery]):
+    """Return up to ten active users whose username or display name starts with `q`
+    (any case), never the caller; an empty `q` gives none."""
+    if not query.q:
         return JsonResponse({"users": []})
-    users = invitation_selectors.user_search(prefix=prefix, exclude_id=request.user.pk)
+    users = invitation_selectors.user_search(prefix=query.q, exclude_id=request.user.pk)
     return JsonResponse({"users": users})
 
 

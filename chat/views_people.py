@@ -9,18 +9,21 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from ninja import Router
 
+from api.schemas import answers
+
 from . import errors, services
 from .models import DISPLAY_NAME_MAX
 from .records import display_name_of
+from .schemas.people import Profile, ProfileCard, ProfileChange
 from .selectors import people
-from .views import _json_body, api_view
 
 # Its operations in the HTTP API (api/http.py mounts it).
 router = Router(tags=["people"])
 
 
-@router.api_operation(["GET"], "/users/{username:username}/", url_name="api_user")
-@api_view
+@router.get(
+    "/users/{username:username}/", url_name="api_user", response=answers({200: ProfileCard})
+)
 def api_user(request, username: str):
     """Return the profile card of an active user, as the caller sees them."""
     person = people.active_user(username=username)
@@ -29,18 +32,26 @@ def api_user(request, username: str):
     return JsonResponse(people.profile_card(viewer=request.user, person=person))
 
 
-@router.api_operation(["GET"], "/profile/", url_name="api_profile", operation_id="api_profile_get")
-@router.api_operation(
-    ["POST"], "/profile/", url_name="api_profile", operation_id="api_profile_post"
+@router.get(
+    "/profile/",
+    url_name="api_profile",
+    operation_id="api_profile_get",
+    response=answers({200: Profile}),
 )
-@api_view
-def api_profile(request):
-    """Return the caller's profile (GET), or change their display name (POST)."""
-    if request.method == "POST":
-        data = _json_body(request)
-        if "display_name" not in data:
-            raise errors.Invalid("Give 'display_name' (\"\" for none).")
-        services.profile_update(user=request.user, display_name=data["display_name"])
+def api_profile_get(request):
+    """Return the caller's profile."""
+    return JsonResponse(_profile(request.user))
+
+
+@router.post(
+    "/profile/",
+    url_name="api_profile",
+    operation_id="api_profile_post",
+    response=answers({200: Profile}),
+)
+def api_profile_post(request, payload: ProfileChange):
+    """Change the caller's display name ("" for none); return their profile."""
+    services.profile_update(user=request.user, display_name=payload.display_name)
     return JsonResponse(_profile(request.user))
 
 

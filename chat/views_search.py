@@ -11,12 +11,15 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
-from ninja import Router
+from ninja import Query, Router
+
+from api.schemas import answers
 
 from . import errors
+from .realtime.frames_in import parse_int
+from .schemas.search import SearchParameters, SearchResults
 from .selectors.direct import direct_conversations
 from .selectors.search import SEARCH_PAGE, search_messages
-from .views import _query_int, api_view
 
 # Its operations in the HTTP API (api/http.py mounts it).
 router = Router(tags=["search"])
@@ -24,14 +27,11 @@ router = Router(tags=["search"])
 _MARK_TAG = re.compile(r"(</?mark>)")
 
 
-@router.api_operation(["GET"], "/search/", url_name="api_search")
-@api_view
-def api_search(request):
+@router.get("/search/", url_name="api_search", response=answers({200: SearchResults}))
+def api_search(request, query: Query[SearchParameters]):
     """Return a page of the messages the caller may read that match `q`, newest first."""
-    before = _query_int(request, "before", minimum=1)
-    limit = _query_int(request, "limit", minimum=1) or SEARCH_PAGE
     page = search_messages(
-        user=request.user, q=request.GET.get("q", ""), before=before, limit=limit
+        user=request.user, q=query.q, before=query.before, limit=query.limit or SEARCH_PAGE
     )
     return JsonResponse(page)
 
@@ -46,7 +46,8 @@ def search_page(request):
     context = {"search_query": query, "groups": [], "next": None, "error": None, "searched": False}
     if query.strip():
         try:
-            before = _query_int(request, "before", minimum=1)
+            before = request.GET.get("before")
+            before = None if before is None else parse_int(before, "before", minimum=1)
             page = search_messages(user=request.user, q=query, before=before)
         except errors.ChatError as error:  # BadQuery, or a `before` that is no id
             context["error"] = error.detail

@@ -9,97 +9,67 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
-from ninja import Router
+from ninja import Query, Router
 
-from chat.errors import ChatError, Invalid, NotFound
+from api.schemas import answers
+from chat.errors import ChatError, NotFound
 from chat.models import Invitation
 from chat.realtime import protocol
 from chat.realtime.protocol import ProtocolError
 from chat.services import invitation_accept, invitation_decline, room_open
-from chat.views import _json_body, _query_int, api_view
 
 from . import selectors, services
 from .forms import DefaultsForm, RoomNotifyForm
+from .schemas import (
+    READ_IDS_MAX,
+    DefaultsChange,
+    MarkRead,
+    NotificationPage,
+    NotificationPageQuery,
+    NotifyDefaults,
+    NotifyPreferences,
+    RoomNotifyAnswer,
+    RoomNotifyChange,
+    UnreadCount,
+)
 
 # Its operations in the HTTP API (api/http.py mounts it).
 router = Router(tags=["notifications"])
 
-# Ids one request may mark read; a client marks what it shows, a page or two.
-READ_IDS_MAX = 1000
 
-
-@router.api_operation(["GET"], "/notifications/", url_name="api_notifications")
-@api_view
-def api_notifications(request):
+@router.get(
+    "/notifications/", url_name="api_notifications", response=answers({200: NotificationPage})
+)
+def api_notifications(request, query: Query[NotificationPageQuery]):
     """Return a page of the caller's notifications, newest first, and the unread count."""
-    before = _query_int(request, "before", minimum=1)
-    limit = _query_int(request, "limit", minimum=0)
-    limit = selectors.PAGE_SIZE if limit is None else protocol.clean_limit(limit)
-    page = selectors.notification_page(user=request.user, before=before, limit=limit)
+    page = selectors.notification_page(user=request.user, before=query.before, limit=query.limit)
     return JsonResponse(page)
 
 
-@router.api_operation(["POST"], "/notifications/read/", url_name="api_notifications_read")
-@api_view
-def api_notifications_read(request):
+@router.post(
+    "/notifications/read/",
+    url_name="api_notifications_read",
+    response=answers({200: UnreadCount}),
+)
+def api_notifications_read(request, payload: MarkRead):
     """Mark some of the caller's notifications read, or all; return the unread count."""
-    ids, mark_all = _read_request(_json_body(request))
-    unread = services.notifications_mark_read(user=request.user, ids=ids, all=mark_all)
+    unread = services.notifications_mark_read(
+        user=request.user, ids=payload.ids, all=payload.all is True
+    )
     return JsonResponse({"unread": unread})
-
-
-def _read_request(data: dict) -> tuple[list[int] | None, bool]:
-    """Return the ids to mark, or (None, True) for all of them, from a request body."""
-    if "all" in data:
-        if data["all"] is not True or "ids" in data:
-            raise Invalid('The body must be {"ids": [...]} or {"all": true}.')
-        return None, True
-    ids = data.get("ids")
-    if not isinstance(ids, list):
-        raise Invalid('The body must be {"ids": [...]} or {"all": true}.')
-    if len(ids) > READ_IDS_MAX:
-        raise Invalid(f"At most {READ_IDS_MAX} ids at once.")
-    for value in ids:
-        if isinstance(value, str):  # JSON numbers only, as in frames
-            raise Invalid("'ids' must be a list of integers.")
-        protocol.parse_int(value, "ids", minimum=1)
-    return ids, False
 
 
 # --- preferences ---------------------------------------------------------------------
 
-DEFAULTS_FIELDS = ("level", "desktop")
-ROOM_FIELDS = ("level", "muted")
 
-
-def _changes(data: dict, fields: tuple[str, ...]) -> dict:
-    """Return the changes a request body asks for, refusing fields that are not `fields`."""
-    allowed = ", ".join(f"'{name}'" for name in fields)
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        names = ", ".join(f"'{name}'" for name in unknown)
-        raise Invalid(f"Unknown field {names}: the body may hold {allowed}.")
-    if not data:
-        raise Invalid(f"Nothing to change: the body may hold {allowed}.")
-    for name, value in data.items():
-        if value is None:  # null would read as "leave it" to the services
-            raise Invalid(f"'{name}' may not be null.")
-    return data
-
-
-@router.api_operation(
-    ["GET"], "/preferences/", url_name="api_preferences", operation_id="api_preferences_get"
+@router.get(
+    "/preferences/",
+    url_name="api_preferences",
+    operation_id="api_preferences_get",
+    response=answers({200: NotifyPreferences}),
 )
-@router.api_operation(
-    ["POST"], "/preferences/", url_name="api_preferences", operation_id="api_preferences_post"
-)
-@api_view
-def api_preferences(request):
-    """Return the caller's defaults and member rooms' settings (GET), or change the
-    defaults and return them (POST)."""
-    if request.method == "POST":
-        changes = _changes(_json_body(request), DEFAULTS_FIELDS)
-        return JsonResponse(services.defaults_set(user=request.user, **changes))
+def api_preferences_get(request):
+    """Return the caller's defaults and their member rooms' settings."""
     return JsonResponse(
         {
             "defaults": selectors.defaults_for(user=request.user),
@@ -108,13 +78,26 @@ def api_preferences(request):
     )
 
 
-@router.api_operation(["POST"], "/rooms/{room:slug}/preferences/", url_name="api_room_preferences")
-@api_view
-def api_room_preferences(request, slug: str):
+@router.post(
+    "/preferences/",
+    url_name="api_preferences",
+    operation_id="api_preferences_post",
+    response=answers({200: NotifyDefaults}),
+)
+def api_preferences_post(request, payload: DefaultsChange):
+    """Change the caller's notification defaults; return them."""
+    return JsonResponse(services.defaults_set(user=request.user, **payload.changes()))
+
+
+@router.post(
+    "/rooms/{room:slug}/preferences/",
+    url_name="api_room_preferences",
+    response=answers({200: RoomNotifyAnswer}),
+)
+def api_room_preferences(request, slug: str, payload: RoomNotifyChange):
     """Change how the caller is notified of a room; return the room's notify record."""
     room, _access = room_open(slug=slug, user=request.user)
-    changes = _changes(_json_body(request), ROOM_FIELDS)
-    notify = services.room_notify_set(user=request.user, room=room, **changes)
+    notify = services.room_notify_set(user=request.user, room=room, **payload.changes())
     return JsonResponse({"room": room.slug, "notify": notify})
 
 
@@ -175,7 +158,8 @@ def _save(request, form) -> str:
 def inbox(request):
     """Render the user's notifications, newest first, a page at a time (`?before=<id>`)."""
     try:
-        before = _query_int(request, "before", minimum=1)
+        before = request.GET.get("before")
+        before = None if before is None else protocol.parse_int(before, "before", minimum=1)
     except ProtocolError as error:
         return HttpResponseBadRequest(error.detail, content_type="text/plain")
     page = selectors.notification_page(user=request.user, before=before)

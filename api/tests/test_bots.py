@@ -65,6 +65,11 @@ class BotTestCase(TestCase):
         page = self.client.get(self.room.get_absolute_url())
         self.assertContains(page, 'data-author-bot="true"', count=1)
         self.assertContains(page, '<span class="bot-badge"', count=1)
+        # The profile card says so too; a person's has no "bot" at all.
+        card = self.client.get(reverse("chat:api_user", args=["helper"])).json()
+        self.assertIs(card["user"]["bot"], True)
+        card = self.client.get(reverse("chat:api_user", args=["alice"])).json()
+        self.assertNotIn("bot", card["user"])
 
     def test_staff_mark_an_account_as_a_bots_in_the_admin(self):
         staff = make_user("admin", is_staff=True, is_superuser=True)

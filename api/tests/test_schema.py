@@ -13,6 +13,17 @@ from chat.tests.factories import make_user
 _PARAMETER = re.compile(r"<(?:[^>:]+:)?([^>]+)>|\(\?P<([^>]+)>[^)]*\)")
 # The schema's own URLs, and the root ninja needs to know where it is mounted.
 NOT_OPERATIONS = {"/api/", "/api/schema/", "/api/docs/"}
+# The writes whose path says it all: they take no body.
+ACT_ON_THE_PATH = {
+    "POST /api/rooms/{slug}/join/",
+    "POST /api/rooms/{slug}/leave/",
+    "PUT /api/rooms/{slug}/messages/{message_id}/reactions/{emoji}/",
+    "POST /api/invitations/{invitation_id}/",
+    "POST /api/invitations/{invitation_id}/accept/",
+    "POST /api/invitations/{invitation_id}/decline/",
+    "POST /api/invitations/{invitation_id}/revoke/",
+    "POST /api/invite-links/{link_id}/revoke/",
+}
 
 
 def _api_paths(patterns=None, prefix: str = "") -> set[str]:
@@ -81,3 +92,38 @@ class DocsPageTests(TestCase):
             name = src[1].removeprefix("/static/")
             self.assertIsNotNone(finders.find(name), name)
             self.assertEqual(self.client.get(src[1]).status_code, 200, src[1])
+
+
+class OperationsTests(TestCase):
+    """Every operation says what it takes and what it answers."""
+
+    def setUp(self):
+        self.schema = self.client.get("/api/schema/").json()
+
+    def operations(self):
+        for path, operations in self.schema["paths"].items():
+            for method, operation in operations.items():
+                yield f"{method.upper()} {path}", method, operation
+
+    def test_every_answer_and_refusal_has_a_described_body(self):
+        for name, _method, operation in self.operations():
+            with self.subTest(name):
+                answers = operation["responses"]
+                successes = [status for status in answers if status.startswith("2")]
+                self.assertTrue(successes)
+                for status in successes:
+                    if status == "204":  # No Content: nothing to describe
+                        self.assertNotIn("content", answers[status])
+                        continue
+                    self.assertIn("application/json", answers[status].get("content", {}))
+                for status in ("400", "401", "403", "404", "429"):
+                    error = answers[status]["content"]["application/json"]["schema"]
+                    self.assertEqual(error, {"$ref": "#/components/schemas/Error"})
+
+    def test_every_post_and_put_describes_its_body_but_those_acting_on_the_path(self):
+        without = {
+            name
+            for name, method, operation in self.operations()
+            if method in ("post", "put") and "requestBody" not in operation
+        }
+        self.assertEqual(without, ACT_ON_THE_PATH)

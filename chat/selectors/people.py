@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from .. import policy
 from ..models import Membership, Profile, Room, direct_key
-from ..records import display_name_of, format_time, user_data
+from ..records import format_time, user_data, user_record
 
 USER_SEARCH_MAX = 10
 
@@ -66,7 +66,7 @@ def profile_card(*, viewer, person) -> dict:
             direct = {"slug": room.slug, "url": room.get_absolute_url()}
     return {
         "user": {
-            **user_data(person.pk, person.get_username(), display_name_of(person)),
+            **user_record(person),
             "date_joined": format_time(person.date_joined),
             "staff": person.is_staff,
         },

@@ -183,7 +183,8 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
 # --- invite links --------------------------------------------------------------------
 
 
-def _positive_or_none(value, name: str, maximum: int) -> int | None:
+def positive_or_none(value, name: str, maximum: int) -> int | None:
+    """Validate an invite link's limit: null (none), or an integer from 1 to `maximum`."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
@@ -197,8 +198,8 @@ def invite_link_create(
 ) -> InviteLink:
     """Make an invite link to the room (owners, moderators, staff); None: no limit."""
     policy.check_manage_invite_links(_access(room=room, user=actor))
-    hours = _positive_or_none(expires_in_hours, "expires_in_hours", INVITE_LINK_HOURS_MAX)
-    max_uses = _positive_or_none(max_uses, "max_uses", INVITE_LINK_USES_MAX)
+    hours = positive_or_none(expires_in_hours, "expires_in_hours", INVITE_LINK_HOURS_MAX)
+    max_uses = positive_or_none(max_uses, "max_uses", INVITE_LINK_USES_MAX)
     return InviteLink.objects.create(
         room=room,
         created_by=actor,

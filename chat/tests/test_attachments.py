@@ -132,6 +132,31 @@ class UploadTestCase(UploadsMixin, TestCase):
         self.assertNothingStored()
         self.upload_ok(self.client, SimpleUploadedFile("fits.txt", b"x" * 50_000))
 
+    @override_settings(CHAT_UPLOAD_MAX_BYTES=50_000)
+    def test_a_declared_length_too_large_is_refused_before_the_form_is_read(self):
+        url = reverse("chat:api_room_attachments", args=["general"])
+        # Not even a form: were it read, it would be refused as such (400), not as too large.
+        response = self.client.post(
+            url,
+            b"not a form",
+            content_type="multipart/form-data; boundary=XYZ",
+            CONTENT_LENGTH="200000",
+        )
+        self.assertEqual(response.status_code, 413, response.content)
+        self.assertEqual(response.json()["error"]["code"], "too_large")
+        self.assertNothingStored()
+
+    def test_the_schema_describes_the_form_and_the_answers(self):
+        schema = self.client.get("/api/schema/").json()
+        upload = schema["paths"]["/api/rooms/{slug}/attachments/"]["post"]
+        form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+        self.assertEqual(form["required"], ["file"])
+        self.assertEqual(form["properties"]["file"]["format"], "binary")
+        self.assertTrue(upload["requestBody"]["required"])
+        self.assertLessEqual({"201", "413", "415"}, set(upload["responses"]))
+        drop = schema["paths"]["/api/attachments/{attachment_id}/"]["delete"]
+        self.assertIn("204", drop["responses"])
+
     def test_types_not_allowed_are_refused_and_nothing_is_stored(self):
         for name, content in [
             ("run.exe", b"MZ\x90\x00"),

@@ -313,6 +313,30 @@ class ApiTests(DirectTestCase):
         )
         self.assertEqual(response.status_code, 401)
 
+    def test_usernames_of_the_wrong_type_are_refused_by_the_schema(self):
+        for data in ({"usernames": ["bob", 7]}, {"usernames": "bob"}, {"usernames": None}):
+            with self.subTest(data=data):
+                response = self.post(data)
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertEqual(response.json()["error"]["code"], "bad_frame")
+        self.client.force_login(self.alice)
+        response = self.client.post(reverse("chat:api_direct"), "", content_type="application/json")
+        self.assertEqual(response.json()["error"]["code"], "bad_json")
+        self.assertFalse(Room.objects.filter(kind=Room.Kind.DIRECT).exists())
+
+    def test_the_schema_names_the_body_and_the_answers(self):
+        schema = self.client.get("/api/schema/").json()
+        components = schema["components"]["schemas"]
+        operation = schema["paths"]["/api/direct/"]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        fields = components[body.rsplit("/", 1)[1]]
+        self.assertEqual(fields["required"], ["usernames"])
+        self.assertEqual(fields["properties"]["usernames"]["items"], {"type": "string"})
+        for status in ("200", "201"):
+            answer = operation["responses"][status]["content"]["application/json"]["schema"]
+            room = components[answer["$ref"].rsplit("/", 1)[1]]["properties"]["room"]["$ref"]
+            self.assertIn("url", components[room.rsplit("/", 1)[1]]["properties"])
+
     def test_the_page_is_titled_by_the_others_and_has_no_settings_or_invitations(self):
         room, _ = self.open("bob", "carol")
         self.client.force_login(self.alice)

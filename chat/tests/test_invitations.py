@@ -436,6 +436,95 @@ class InvitationApiTests(InvitationTestCase):
         self.assertEqual(len(self.as_alice.get(url, {"q": "zed"}).json()["users"]), 10)
 
 
+class InvitationSchemaTests(InvitationTestCase):
+    """The bodies and query strings as the OpenAPI schema declares and checks them."""
+
+    def setUp(self):
+        super().setUp()
+        self.client.force_login(self.alice)
+        self.links_url = reverse("chat:api_room_invite_links", kwargs={"slug": "secret"})
+
+    def post_raw(self, url, raw, content_type="application/json"):
+        return self.client.post(url, raw, content_type=content_type)
+
+    def assertRefused(self, response, code="bad_frame"):
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json()["error"]["code"], code)
+        return response.json()["error"]["detail"]
+
+    def test_a_username_of_another_type_is_refused_and_nobody_invited(self):
+        url = reverse("chat:api_room_invitations", kwargs={"slug": "secret"})
+        for body in ({"username": ["bob"]}, {"username": None}, {"name": "bob"}):
+            with self.subTest(body=body):
+                detail = self.assertRefused(self.post_raw(url, json.dumps(body)))
+                self.assertEqual(detail, "'username' must be a string.")
+        self.assertRefused(self.post_raw(url, b""), "bad_json")  # the body is required
+        self.assertFalse(Invitation.objects.exists())
+
+    def test_inviting_someone_banned_answers_an_invitation_never_stored(self):
+        add_member(self.secret, self.bob, banned=True)
+        url = reverse("chat:api_room_invitations", kwargs={"slug": "secret"})
+        response = self.post_raw(url, json.dumps({"username": "bob"}))
+        self.assertEqual(response.status_code, 201, response.content)
+        invitation = response.json()["invitation"]
+        self.assertEqual((invitation["id"], invitation["created_at"]), (None, None))
+        self.assertEqual(invitation["status"], "pending")
+        self.assertFalse(Invitation.objects.exists())
+
+    def test_link_limits_are_json_integers_and_unknown_fields_are_refused(self):
+        for body in ({"max_uses": "3"}, {"expires_in_hours": True}, {"max_uses": 10_001}):
+            with self.subTest(body=body):
+                detail = self.assertRefused(self.post_raw(self.links_url, json.dumps(body)))
+                self.assertIn("must be null or an integer from 1 to", detail)
+        detail = self.assertRefused(self.post_raw(self.links_url, json.dumps({"max_use": 3})))
+        self.assertEqual(detail, "Unknown field max_use.")
+        for raw in (b"[]", b"null"):  # a JSON null is no object, nor an absent body
+            self.assertRefused(self.post_raw(self.links_url, raw))
+        self.assertFalse(InviteLink.objects.exists())
+
+    def test_a_link_without_a_body_has_no_limits(self):
+        for response in (
+            self.post_raw(self.links_url, b""),
+            self.client.generic("POST", self.links_url),  # no body, no content type
+            self.post_raw(self.links_url, json.dumps({"expires_in_hours": None})),
+        ):
+            with self.subTest(response=response):
+                self.assertEqual(response.status_code, 201, response.content)
+                link = response.json()["link"]
+                self.assertEqual((link["expires_at"], link["max_uses"]), (None, None))
+        self.assertEqual(InviteLink.objects.count(), 3)
+
+    def test_a_people_search_prefix_is_at_most_150_characters(self):
+        url = reverse("chat:api_users")
+        detail = self.assertRefused(self.client.get(url, {"q": "b" * 151}))
+        self.assertEqual(detail, "'q' is at most 150 characters.")
+        # Spaces around it do not count (nor does anyone match them).
+        answer = self.client.get(url, {"q": "  bo  "}).json()
+        self.assertEqual([user["username"] for user in answer["users"]], ["bob"])
+
+    def test_the_schema_names_the_fields(self):
+        schema = self.client.get("/api/schema/").json()
+        components = schema["components"]["schemas"]
+
+        def body_of(path):
+            content = schema["paths"][path]["post"]["requestBody"]["content"]
+            found = content["application/json"]["schema"]
+            ref = found["$ref"] if "$ref" in found else found["allOf"][0]["$ref"]
+            return components[ref.rsplit("/", 1)[1]]
+
+        invite = body_of("/api/rooms/{slug}/invitations/")
+        self.assertEqual(
+            (list(invite["properties"]), invite["required"]), (["username"], ["username"])
+        )
+        links = "/api/rooms/{slug}/invite-links/"
+        self.assertFalse(schema["paths"][links]["post"]["requestBody"].get("required", False))
+        options = body_of(links)
+        self.assertEqual(set(options["properties"]), {"expires_in_hours", "max_uses"})
+        self.assertIs(options["additionalProperties"], False)
+        parameters = schema["paths"]["/api/users/"]["get"]["parameters"]
+        self.assertEqual([(p["name"], p["in"]) for p in parameters], [("q", "query")])
+
+
 class InvitationTabTests(TabTestCase):
     def setUp(self):
         super().setUp()

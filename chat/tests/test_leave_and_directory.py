@@ -351,6 +351,41 @@ class ApiTests(TestCase):
         self.assertEqual(self.post("api_room_join", "general").status_code, 401)
         self.assertEqual(self.post("api_room_leave", "general").status_code, 401)
 
+    def test_the_directory_reads_its_query_by_its_schema(self):
+        make_room("Chatter", topic="talk")
+        # Spaces around the search are no part of it; an empty cursor is the first page.
+        response = self.client.get(self.url("api_room_directory"), {"q": "  talk ", "after": ""})
+        self.assertEqual([room["slug"] for room in response.json()["rooms"]], ["chatter"])
+        for limit in ("1.0", "true", "+1", " 1"):
+            with self.subTest(limit=limit):
+                response = self.client.get(self.url("api_room_directory"), {"limit": limit})
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()["error"]["code"], "bad_frame")
+        schema = self.client.get("/api/schema/").json()
+        operation = schema["paths"]["/api/rooms/directory/"]["get"]
+        parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+        self.assertEqual(set(parameters), {"q", "after", "limit"})
+        limit = parameters["limit"]["schema"]["anyOf"][0]
+        self.assertEqual((limit["type"], limit["minimum"], limit["maximum"]), ("integer", 1, 50))
+        self.assertTrue(all(parameter["description"] for parameter in parameters.values()))
+
+    def test_join_and_leave_take_no_body_and_describe_their_answers(self):
+        schema = self.client.get("/api/schema/").json()
+        for path, statuses in [
+            ("/api/rooms/{slug}/join/", {"200", "201"}),
+            ("/api/rooms/{slug}/leave/", {"200"}),
+        ]:
+            with self.subTest(path=path):
+                operation = schema["paths"][path]["post"]
+                self.assertNotIn("requestBody", operation)
+                answers = {status for status in operation["responses"] if status < "300"}
+                self.assertEqual(answers, statuses)
+        # Whatever body is sent is no part of it.
+        response = self.client.post(
+            self.url("api_room_leave", slug="general"), "[1]", content_type="application/json"
+        )
+        self.assertEqual(response.json(), {"left": "general"})
+
 
 class DirectoryPageTests(TestCase):
     def setUp(self):

@@ -8,14 +8,15 @@ the others see, and the moderation log.
 """
 
 import asyncio
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from unittest import IsolatedAsyncioTestCase
 
 from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.test import Client, SimpleTestCase
+from django.test import Client, SimpleTestCase, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,8 +25,9 @@ from chat.models import Membership, Message, ModerationAction, Room
 from chat.realtime.consumer import RoomConsumer
 from chat.realtime.hub import Hub, _layer_messages, publish, room_topic
 from chat.realtime.layers import LocalChannelLayer
+from chat.schemas.members import MUTE_MINUTES_MAX
 
-from .factories import add_member, make_message, make_user
+from .factories import add_member, make_message, make_room, make_user
 from .test_consumers import SocketTestCase
 
 # The product's promise: an affected socket hears of an access change within a second.
@@ -461,3 +463,79 @@ class EventsFromSynchronousCodeUnderALoopTests(SimpleTestCase):
         with self.assertNoLogs("chat", level="WARNING"):
             received = asyncio.run(synchronous_code_under_a_loop())
         self.assertEqual(received["kind"], "typing")
+
+
+class MemberActionBodyTests(TestCase):
+    """The body of an action on a member: optional, each field read by its schema."""
+
+    def setUp(self):
+        self.alice = make_user("alice")
+        self.bob = make_user("bob")
+        self.room = make_room("General")
+        add_member(self.room, self.alice, role=Membership.Role.OWNER)
+        add_member(self.room, self.bob)
+        self.client.force_login(self.alice)
+
+    def act(self, action: str, body: str = ""):
+        url = reverse(
+            "chat:api_room_member_action",
+            kwargs={"slug": "general", "username": "bob", "action": action},
+        )
+        return self.client.post(url, body, content_type="application/json")
+
+    def test_the_body_may_be_left_out(self):
+        response = self.act("mute")
+        self.assertEqual(response.status_code, 200, response.content)
+        member = response.json()["member"]
+        self.assertEqual((member["muted"], member["muted_until"]), (True, None))
+        self.assertEqual(self.act("unmute", "{}").status_code, 200)
+        self.assertEqual(self.act("remove").json(), {"member": None})
+        self.assertEqual(
+            list(ModerationAction.objects.order_by("id").values_list("kind", "reason")),
+            [("mute", ""), ("unmute", ""), ("remove", "")],
+        )
+
+    def test_a_mute_lasts_the_minutes_given(self):
+        response = self.act("mute", json.dumps({"minutes": 30, "reason": "cool off"}))
+        until = datetime.fromisoformat(response.json()["member"]["muted_until"])
+        self.assertAlmostEqual(
+            (until - timezone.now()).total_seconds(), 30 * 60, delta=60, msg=until
+        )
+        self.assertEqual(ModerationAction.objects.get().reason, "cool off")
+
+    def test_a_field_of_the_wrong_type_is_refused_and_changes_nothing(self):
+        cases = [
+            ("mute", {"minutes": "10"}),
+            ("mute", {"minutes": True}),
+            ("mute", {"minutes": 0}),
+            ("mute", {"minutes": MUTE_MINUTES_MAX + 1}),
+            ("ban", {"reason": 5}),
+            ("ban", {"reason": "x" * 501}),
+            ("role", {"role": "boss"}),
+            ("role", {}),
+            ("ban", None),  # the JSON null is no object
+            ("ban", ["spam"]),
+        ]
+        for action, body in cases:
+            with self.subTest(action=action, body=body):
+                response = self.act(action, json.dumps(body))
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertEqual(response.json()["error"]["code"], "bad_frame")
+        bob = Membership.objects.get(room=self.room, user=self.bob)
+        self.assertEqual((bob.role, bob.muted, bob.banned), ("member", False, False))
+        self.assertFalse(ModerationAction.objects.exists())
+
+    def test_the_schema_names_the_body_and_the_answers(self):
+        schema = self.client.get("/api/schema/").json()
+        components = schema["components"]["schemas"]
+        operation = schema["paths"]["/api/rooms/{slug}/members/{username}/{action}/"]["post"]
+        body = operation["requestBody"]
+        self.assertIs(body["required"], False)
+        [ref] = body["content"]["application/json"]["schema"]["allOf"]
+        fields = components[ref["$ref"].rsplit("/", 1)[1]]["properties"]
+        self.assertEqual(set(fields), {"reason", "minutes", "role"})
+        minutes = fields["minutes"]["anyOf"][0]
+        self.assertEqual((minutes["minimum"], minutes["maximum"]), (1, MUTE_MINUTES_MAX))
+        members = schema["paths"]["/api/rooms/{slug}/members/"]["get"]["responses"]["200"]
+        answer = members["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        self.assertEqual(set(components[answer]["properties"]), {"members", "me", "banned"})

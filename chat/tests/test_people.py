@@ -9,7 +9,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from chat import errors, events, selectors, services
-from chat.models import Profile
+from chat.models import DISPLAY_NAME_MAX, Profile
 from chat.selectors import people
 from chat.selectors.direct import direct_room_title
 from chat.services import profiles
@@ -223,6 +223,44 @@ class ProfileApiTests(PeopleTestCase):
                 self.assertEqual(response.status_code, 400)
                 self.assertIn("error", response.json())
         self.assertFalse(Profile.objects.filter(user=self.alice).exclude(display_name="").exists())
+
+    def test_the_body_is_read_by_its_schema_with_the_profiles_rule(self):
+        quiet_request_warnings(self)
+        cases = [
+            ({"display_name": ["Alice"]}, "bad_frame", "'display_name' must be a string."),
+            ({"display_name": None}, "bad_frame", "'display_name' must be a string."),
+            ({"name": "Alice"}, "bad_frame", "Give 'display_name' (\"\" for none)."),
+            ("", "bad_json", "The request body is not valid JSON."),
+        ]
+        for body, code, detail in cases:
+            with self.subTest(body=body):
+                response = self.post(body)
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()["error"], {"code": code, "detail": detail})
+        self.assertFalse(Profile.objects.filter(user=self.alice).exclude(display_name="").exists())
+        # Cleaned as the settings page cleans it.
+        self.assertEqual(
+            self.post({"display_name": "  Alice \t Liddell "}).json()["display_name"],
+            "Alice Liddell",
+        )
+
+    def test_the_schema_names_the_body_and_the_answers(self):
+        schema = self.client.get("/api/schema/").json()
+        components = schema["components"]["schemas"]
+        profile = schema["paths"]["/api/profile/"]
+        self.assertEqual(
+            (profile["get"]["operationId"], profile["post"]["operationId"]),
+            ("api_profile_get", "api_profile_post"),
+        )
+        self.assertNotIn("requestBody", profile["get"])
+        body = profile["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        field = components[body.rsplit("/", 1)[1]]["properties"]["display_name"]
+        self.assertEqual((field["type"], field["maxLength"]), ("string", DISPLAY_NAME_MAX))
+        card = schema["paths"]["/api/users/{username}/"]["get"]["responses"]["200"]
+        card = card["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        self.assertEqual(
+            set(components[card]["properties"]), {"user", "rooms_in_common", "direct", "is_self"}
+        )
 
 
 class ProfilePageTests(PeopleTestCase):

@@ -415,6 +415,20 @@ class ReactionApiTestCase(TestCase):
         self.assertEqual(client.put(self.url()).status_code, 403)
         self.assertFalse(Reaction.objects.exists())
 
+    def test_the_schema_describes_both_methods_without_a_body(self):
+        schema = self.client.get("/api/schema/").json()
+        path = "/api/rooms/{slug}/messages/{message_id}/reactions/{emoji}/"
+        for method in ("put", "delete"):
+            with self.subTest(method=method):
+                operation = schema["paths"][path][method]
+                self.assertEqual(operation["operationId"], f"api_message_reaction_{method}")
+                self.assertNotIn("requestBody", operation)
+                answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+                self.assertEqual(answer, {"$ref": "#/components/schemas/MessageAnswer"})
+        # A body sent anyway is no part of it.
+        response = self.client.put(self.url(), "[1]", content_type="application/json")
+        self.assertEqual(len(response.json()["message"]["reactions"]), 1)
+
 
 class ReactionSocketTestCase(SocketTestCase):
     """Protocol 1: reaction.add and reaction.remove, live to the room, and catch-up."""

@@ -231,6 +231,27 @@ class SearchApiTestCase(TestCase):
         self.client.logout()
         self.assertEqual(self.client.get(reverse("chat:api_search"), {"q": "x"}).status_code, 401)
 
+    def test_before_and_limit_are_positive_integers(self):
+        for query in ({"limit": "0"}, {"limit": "2.5"}, {"before": "-3"}, {"before": "1e3"}):
+            with self.subTest(query=query):
+                response = self.client.get(reverse("chat:api_search"), {"q": "x", **query})
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json()["error"]["code"], "bad_frame")
+        # A page larger than the largest is the largest, not a refusal.
+        response = self.client.get(reverse("chat:api_search"), {"q": "x", "limit": "500"})
+        self.assertEqual(response.json(), {"results": [], "next": None})
+
+    def test_the_schema_names_the_query_and_the_answer(self):
+        schema = self.client.get("/api/schema/").json()
+        search = schema["paths"]["/api/search/"]["get"]
+        parameters = {p["name"]: p for p in search["parameters"] if p["in"] == "query"}
+        self.assertEqual(set(parameters), {"q", "before", "limit"})
+        self.assertFalse(any(p.get("required") for p in parameters.values()))
+        answer = search["responses"]["200"]["content"]["application/json"]["schema"]
+        name = answer["$ref"].rsplit("/", 1)[1]
+        fields = schema["components"]["schemas"][name]["properties"]
+        self.assertEqual(set(fields), {"results", "next"})
+
 
 class IndexIsRealTestCase(TestCase):
     def test_the_database_uses_its_full_text_index(self):

@@ -276,3 +276,31 @@ class SnapshotPlusEventsTestCase(ApiTestCase):
                 "notification.new",
             ],
         )
+
+
+class InboxSchemaTestCase(ApiTestCase):
+    """The inbox's operations are read and described by their schemas."""
+
+    def test_a_string_where_an_id_goes_is_refused_and_marks_nothing(self):
+        notification = make_notification(self.bob)
+        response = self.post_read({"ids": [notification.pk, str(notification.pk)]})
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["error"]["code"], "bad_frame")
+        self.assertIsNone(Notification.objects.get().read_at)
+
+    def test_unknown_fields_are_ignored_as_before(self):
+        make_notification(self.bob)
+        response = self.post_read({"all": True, "since": "now"})
+        self.assertEqual((response.status_code, response.json()), (200, {"unread": 0}))
+
+    def test_the_schema_names_the_query_and_the_body(self):
+        schema = self.client.get("/api/schema/").json()
+        page = schema["paths"]["/api/notifications/"]["get"]
+        parameters = {parameter["name"]: parameter for parameter in page["parameters"]}
+        self.assertEqual(set(parameters), {"before", "limit"})
+        self.assertEqual(parameters["limit"]["schema"]["default"], selectors.PAGE_SIZE)
+        read = schema["paths"]["/api/notifications/read/"]["post"]
+        body = read["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        fields = schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+        self.assertEqual(set(fields), {"ids", "all"})
+        self.assertEqual(fields["ids"]["maxItems"], 1000)

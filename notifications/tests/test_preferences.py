@@ -405,9 +405,46 @@ class RoomPreferencesApiTests(ApiTestCase):
                 self.assertError(
                     self.post(room_preferences_url(slug), {"level": "all"}), 404, "not_found"
                 )
-            # A bad body does not tell a hidden room from a missing one either.
-            self.assertError(self.post(room_preferences_url(slug), {"x": 1}), 404, "not_found")
+            # A bad body does not tell a hidden room from a missing one either: it is
+            # refused before the room is looked at, for every room alike.
+            self.assertError(self.post(room_preferences_url(slug), {"x": 1}), 400, "bad_frame")
         self.assertFalse(RoomNotificationSetting.objects.exists())
+
+
+class PreferencesSchemaTests(ApiTestCase):
+    """The preferences' bodies are read and described by their schemas."""
+
+    def test_a_number_where_a_flag_goes_is_refused_and_stores_nothing(self):
+        self.assertError(self.post(PREFERENCES_URL, {"desktop": 0}), 400)
+        self.assertError(self.post(room_preferences_url("general"), {"muted": 1}), 400)
+        self.assertError(self.post(room_preferences_url("general"), {"level": 1}), 400)
+        self.assertFalse(NotificationDefaults.objects.exists())
+        self.assertFalse(RoomNotificationSetting.objects.exists())
+
+    def test_an_absent_body_is_not_json(self):
+        for url in (PREFERENCES_URL, room_preferences_url("general")):
+            with self.subTest(url=url):
+                self.assertError(self.post(url, ""), 400, "bad_json")
+
+    def test_the_schema_names_the_bodies_fields(self):
+        schema = self.client.get("/api/schema/").json()
+
+        def body(path: str) -> dict:
+            operation = schema["paths"][path]["post"]
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+        defaults = body("/api/preferences/")
+        self.assertEqual(set(defaults["properties"]), {"level", "desktop"})
+        self.assertIs(defaults["additionalProperties"], False)
+        room = body("/api/rooms/{slug}/preferences/")
+        self.assertEqual(set(room["properties"]), {"level", "muted"})
+        self.assertIn("default", room["properties"]["level"]["enum"])
+        operations = schema["paths"]["/api/preferences/"]
+        self.assertEqual(
+            {method: operation["operationId"] for method, operation in operations.items()},
+            {"get": "api_preferences_get", "post": "api_preferences_post"},
+        )
 
 
 class RoomStateTests(ApiTestCase):
