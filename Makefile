@@ -46,7 +46,7 @@ help:
 	@echo "make run          set up, migrate and serve http://$(HOST):$(PORT) (SQLite, in-process layer)"
 	@echo "make superuser    create an admin account for /admin/"
 	@echo "make test         system packages, deps, ruff, node tests, the whole suite (pytest and manage.py test)"
-	@echo "make lint         ruff check and ruff format --check"
+	@echo "make lint         ruff check, ruff format --check, mypy on the client library"
 	@echo "make test-js      the page's logic modules through node --test (static/js/tests/)"
 	@echo "make test-python  the suite through pytest"
 	@echo "make test-django  the suite through Django's runner (python manage.py test)"
@@ -97,6 +97,7 @@ test: system-deps $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd client && $(abspath $(VENV))/bin/mypy
 
 # The page's logic modules (stores, protocol, outbox, members) under Node's own runner;
 # no npm, no packages. The files are named (not the folder): node 18-20 would search a

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
+from django.test import Client as DjangoClient
 from django.test import TransactionTestCase, override_settings
 
 from api import services as token_services
@@ -248,6 +249,43 @@ class ClientLibraryTests(LiveServerTestCase):
             await collect_until(
                 room, lambda e: any(isinstance(x, Connected) and x.reconnect for x in e), 15
             )
+
+
+class SeveralServersTests(LiveServerTestCase):
+    """A client given the URLs of a deployment's processes, the first of them down."""
+
+    async def test_sockets_and_requests_go_on_to_the_server_that_answers(self):
+        dead = f"http://127.0.0.1:{processes.free_port()}"
+        client = Client([dead, self.url], token=self.tokens["alice"][1], settings=fast_settings())
+        self.assertEqual([room["slug"] for room in await client.rooms()], ["general"])
+        frames, attempts = [], []
+        room = client.room(
+            "general",
+            on_frame=lambda direction, frame: frames.append((direction, frame)),
+            on_attempt=attempts.append,
+        )
+        async with room:
+            self.assertEqual(room.server, self.url)
+            stored = await asyncio.wait_for(room.send("through the second"), 5)
+        self.assertEqual((attempts[0].server, attempts[0].opened), (dead, False))
+        self.assertEqual((attempts[1].server, attempts[1].greeted), (self.url, True))
+        received = [frame["type"] for direction, frame in frames if direction == "received"]
+        self.assertEqual(received[0], "hello")
+        self.assertIn("message.new", received)
+        [sent] = [frame for direction, frame in frames if direction == "sent"]
+        self.assertEqual((sent["type"], sent["body"]), ("message.send", "through the second"))
+        self.assertEqual(sent["client_id"], stored.client_id)
+
+    async def test_a_browser_session_sends_each_server_its_own_origin(self):
+        page = DjangoClient()
+        await sync_to_async(page.force_login)(self.alice)
+        dead = f"http://127.0.0.1:{processes.free_port()}"
+        cookie = page.cookies["sessionid"].value
+        client = Client([dead, self.url], session_cookie=cookie, settings=fast_settings())
+        # An Origin of the first server would be refused (HTTP 403: a final refusal).
+        async with client.room("general") as room:
+            self.assertEqual(room.server, self.url)
+            self.assertEqual(room.me["username"], "alice")
 
 
 class CommandLineTests(LiveServerTestCase):

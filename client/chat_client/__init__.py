@@ -8,6 +8,7 @@ async with Client(url, token=token).room("general") as room:
 
 from .backoff import Backoff
 from .client import Client, SearchResult, Settings
+from .connection import ConnectAttempt
 from .errors import (
     AccessDenied,
     ApiError,
@@ -38,21 +39,24 @@ from .events import (
     ServerError,
     Typing,
 )
-from .room import Room
+from .room import AttemptObserver, FrameObserver, Room
 
 __all__ = [
     "AccessDenied",
     "ApiError",
+    "AttemptObserver",
     "AuthenticationError",
     "Author",
     "Backoff",
     "ChatError",
     "Client",
+    "ConnectAttempt",
     "Connected",
     "ConnectionUnavailable",
     "Disconnected",
     "Event",
     "FinalClose",
+    "FrameObserver",
     "MemberRemoved",
     "MemberUpdated",
     "Message",

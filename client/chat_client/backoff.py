@@ -14,7 +14,7 @@ class Backoff:
 
     def ceiling(self, attempt: int) -> float:
         """Return the longest wait before attempt `attempt` (0 first)."""
-        return min(self.cap, self.base * 2 ** min(attempt, 32))
+        return min(self.cap, self.base * 2.0 ** min(attempt, 32))
 
     def delay(self, attempt: int) -> float:
         """Return the wait before attempt `attempt`: uniform in [0, ceiling)."""

@@ -1,4 +1,5 @@
-"""`chat`: the chat from a terminal. Configured by CHAT_URL and CHAT_TOKEN.
+"""`chat`: the chat from a terminal. Configured by CHAT_URL (several, comma-separated:
+the processes of one deployment, tried in turn) and CHAT_TOKEN.
 
 chat rooms                          the rooms you are a member of
 chat tail ROOM [-n N]               the last N messages, then follow the room
@@ -42,7 +43,7 @@ class UsageError(Exception):
 
 
 def client_from_env(environ: dict[str, str] | None = None) -> Client:
-    """Build a client from CHAT_URL and CHAT_TOKEN."""
+    """Build a client from CHAT_URL (one URL, or several separated by commas) and CHAT_TOKEN."""
     environ = dict(os.environ if environ is None else environ)
     url = environ.get("CHAT_URL", "").strip()
     token = environ.get("CHAT_TOKEN", "").strip()
@@ -51,7 +52,7 @@ def client_from_env(environ: dict[str, str] | None = None) -> Client:
     if not token:
         raise UsageError("Set CHAT_TOKEN to an API token (make one on /settings/tokens/).")
     try:
-        return Client(url, token=token)
+        return Client([one for one in url.split(",") if one.strip()], token=token)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
@@ -243,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler: Any = HANDLERS[args.command]
     try:
-        return asyncio.run(handler(client, args))
+        return int(asyncio.run(handler(client, args)))
     except ChatError as error:
         print(f"chat: {explain(error)}", file=sys.stderr)
         return 1

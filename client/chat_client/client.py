@@ -1,16 +1,17 @@
 """The client: HTTP API calls, and rooms followed over their sockets."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from .backoff import Backoff
+from .connection import server_url, socket_base
 from .errors import ConnectionUnavailable
 from .events import Message
 from .http import HttpApi
-from .room import Room, new_client_id
+from .outbox import new_client_id
+from .room import AttemptObserver, FrameObserver, Room
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Settings:
     # A socket up this long resets the backoff.
     stable_after: float = 10.0
     backoff: Backoff = field(default_factory=Backoff)
+    # False: a room stops (ConnectionUnavailable) when its socket closes or cannot be
+    # opened, instead of connecting again.
+    reconnect: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,13 +43,17 @@ class SearchResult:
 class Client:
     """Talk to a chat server at `url` (e.g. http://127.0.0.1:8000) as one person.
 
+    `url` may be a list: the processes of one deployment with no balancer in front.
+    Sockets and HTTP requests go to the first, and move on to the next, round-robin,
+    when one cannot be reached.
+
     Sign in with an API token (`token=`, made on /settings/tokens/) or a browser
     session (`session_cookie=`, the `sessionid` cookie; HTTP writes then also need
     `csrf_token=`, the `csrftoken` cookie)."""
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         token: str | None = None,
         session_cookie: str | None = None,
@@ -55,35 +63,37 @@ class Client:
     ) -> None:
         if (token is None) == (session_cookie is None):
             raise ValueError("Give either token= or session_cookie=.")
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ValueError(f"The URL must be http:// or https:// and name a host: {url!r}")
-        self.url = f"{parts.scheme}://{parts.netloc}"
-        self.ws_base = ("wss" if parts.scheme == "https" else "ws") + f"://{parts.netloc}"
+        self.urls = [server_url(one) for one in ([url] if isinstance(url, str) else url)]
+        if not self.urls:
+            raise ValueError("Give at least one server URL.")
+        self.url = self.urls[0]
+        self.ws_base = socket_base(self.url)
         self.token = token
         self.session_cookie = session_cookie
         self.csrf_token = csrf_token
         self.settings = settings or Settings()
-        self.http = HttpApi(self.url, self._http_headers(), timeout=http_timeout)
+        self.http = HttpApi(self.urls, self._http_headers, timeout=http_timeout)
 
     # --- credentials --------------------------------------------------------------------
 
-    def _http_headers(self) -> dict[str, str]:
+    def _http_headers(self, server: str) -> dict[str, str]:
         if self.token is not None:
             return {"Authorization": f"Bearer {self.token}"}
         cookies = [f"sessionid={self.session_cookie}"]
-        headers = {"Origin": self.url, "Referer": self.url + "/"}
+        # Django's CSRF check wants a page of the very server the request reaches.
+        headers = {"Origin": server, "Referer": server + "/"}
         if self.csrf_token:
             cookies.append(f"csrftoken={self.csrf_token}")
             headers["X-CSRFToken"] = self.csrf_token
         headers["Cookie"] = "; ".join(cookies)
         return headers
 
-    def socket_headers(self) -> dict[str, str]:
-        """Headers of a socket handshake: the token, or the cookie and the site's Origin."""
+    def socket_headers(self, server: str | None = None) -> dict[str, str]:
+        """Headers of a socket handshake to `server` (default: the first): the token, or
+        the cookie and an Origin of that server (the socket refuses any other)."""
         if self.token is not None:
             return {"Authorization": f"Bearer {self.token}"}
-        return {"Cookie": f"sessionid={self.session_cookie}", "Origin": self.url}
+        return {"Cookie": f"sessionid={self.session_cookie}", "Origin": server or self.url}
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -168,8 +178,17 @@ class Client:
 
     # --- live ---------------------------------------------------------------------------
 
-    def room(self, slug: str, *, since: int | None = None) -> Room:
+    def room(
+        self,
+        slug: str,
+        *,
+        since: int | None = None,
+        on_frame: FrameObserver | None = None,
+        on_attempt: AttemptObserver | None = None,
+    ) -> Room:
         """Follow a room: `async with client.room("general") as room: async for event in room`.
 
-        Without `since` the events start from now; with it, from after that revision."""
-        return Room(self, slug, since=since)
+        Without `since` the events start from now; with it, from after that revision.
+        `on_frame(direction, frame)` sees every frame "received" and "sent", and
+        `on_attempt(attempt)` how each connection attempt ended (for logs)."""
+        return Room(self, slug, since=since, on_frame=on_frame, on_attempt=on_attempt)

@@ -5,17 +5,37 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from .connection import Servers
 from .errors import ApiError, AuthenticationError, ConnectionUnavailable
 
 
+class _Unreachable(ConnectionUnavailable):
+    """The server could not be reached at all (not an answer of it)."""
+
+
 class HttpApi:
-    def __init__(self, base_url: str, headers: dict[str, str], *, timeout: float = 15.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    """Requests to the current server; a request that cannot reach it is tried on the
+    next, and so on, each server once (every request of this API may be repeated: a
+    message send carries its client_id)."""
+
+    def __init__(
+        self,
+        base_urls: Sequence[str],
+        headers: Callable[[str], dict[str, str]],
+        *,
+        timeout: float = 15.0,
+    ) -> None:
+        self.servers = Servers([url.rstrip("/") for url in base_urls])
         self.headers = headers
         self.timeout = timeout
+
+    @property
+    def base_url(self) -> str:
+        return self.servers.current
 
     async def request(
         self,
@@ -26,16 +46,26 @@ class HttpApi:
         body: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Send a request; return (status, JSON body). Raise ApiError for a 4xx or 5xx."""
-        url = self.base_url + path
         if query:
-            url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
-        return await asyncio.to_thread(self._request, method, url, body)
+            path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        servers = len(self.servers.urls)
+        for tried in range(1, servers + 1):
+            server = self.servers.current
+            try:
+                return await asyncio.to_thread(
+                    self._request, method, server + path, body, self.headers(server)
+                )
+            except _Unreachable:
+                self.servers.fail_over(server)
+                if tried == servers:
+                    raise
+        raise AssertionError("unreachable: the last try raises")
 
     def _request(
-        self, method: str, url: str, body: dict[str, Any] | None
+        self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json", **self.headers}
+        headers = {"Accept": "application/json", **headers}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if not url.startswith(("http://", "https://")):
@@ -47,7 +77,7 @@ class HttpApi:
         except urllib.error.HTTPError as error:
             raise _api_error(error.code, _json(error.read()), error.headers) from None
         except (urllib.error.URLError, OSError, TimeoutError) as error:
-            raise ConnectionUnavailable(f"{method} {url}: {error}") from error
+            raise _Unreachable(f"{method} {url}: {error}") from error
 
     # --- endpoints ----------------------------------------------------------------------
 
@@ -106,7 +136,8 @@ def _json(raw: bytes) -> dict[str, Any]:
 
 
 def _api_error(status: int, data: dict[str, Any], headers: Any) -> ApiError | Exception:
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    found = data.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
     code = str(error.get("code") or "http_error")
     detail = str(error.get("detail") or f"HTTP {status}")
     if status == 401:

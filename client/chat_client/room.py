@@ -1,32 +1,26 @@
 """A followed room: one room socket (protocol 1, /ws/rooms/<slug>/) kept alive over time.
 
-It connects, reconnects with backoff and full jitter (always with ?since=R), resends the
-outbox after every hello until each message is acknowledged, sends heartbeats and drops a
-connection that stops answering, asks for a sync when revisions show a gap, and stops for
-good on a final close (4401, 4403, 4404, ...), raising a clear exception to the consumer.
+It connects (moving on to the client's next server when one cannot be reached),
+reconnects with backoff and full jitter (always with ?since=R), resends the outbox after
+every hello until each message is acknowledged, sends heartbeats and drops a connection
+that stops answering, asks for a sync when revisions show a gap, and stops for good on a
+final close (4401, 4403, 4404, ...), raising a clear exception to the consumer.
 """
 
 import asyncio
 import contextlib
 import itertools
 import json
-import secrets
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from .errors import (
-    FINAL_CLOSE_CODES,
-    ChatError,
-    ConnectionUnavailable,
-    SendRefused,
-    final_close_error,
-)
+from .connection import ConnectAttempt, Connection, Servers, socket_base
+from .errors import ChatError, ConnectionUnavailable, final_close_error
 from .events import (
     MESSAGE_EVENTS,
     Connected,
@@ -36,72 +30,45 @@ from .events import (
     RoomClosed,
     other_event,
 )
+from .outbox import Outbox, OutboxEntry, new_client_id
 from .timeline import Timeline
 
 if TYPE_CHECKING:
     from .client import Client
 
-# Errors after which a message is resent (the server stored nothing); any other is final.
-RETRIED_SEND_ERRORS = frozenset({"server_error", "rate_limited"})
-# Handshake refusals that no retry will change: refused Origin (403), no such path (404).
-FINAL_HANDSHAKE_STATUSES = {401: 4401, 403: 4403, 404: 4404}
+# Observers, for logs and tests: each frame as received or as sent (parsed), and how each
+# attempt to connect ended. They run in the connection loop: quick, and never raising.
+FrameObserver = Callable[[Literal["received", "sent"], dict[str, Any]], None]
+AttemptObserver = Callable[[ConnectAttempt], None]
 _END = object()
-
-
-def new_client_id() -> str:
-    """Return a fresh client_id (1-64 characters of A-Z a-z 0-9 _ -)."""
-    return "py-" + secrets.token_urlsafe(12)
-
-
-@dataclass
-class OutboxEntry:
-    """A message not acknowledged yet, and the future its sender waits on."""
-
-    client_id: str
-    body: str
-    reply_to: int | None
-    done: asyncio.Future[Message]
-    retries: int = 0
-
-    def frame(self, slug: str) -> dict[str, Any]:
-        frame: dict[str, Any] = {
-            "type": "message.send",
-            "client_id": self.client_id,
-            "body": self.body,
-        }
-        if self.reply_to is not None:
-            frame["reply_to"] = self.reply_to
-        return frame
-
-
-@dataclass
-class _Connection:
-    """What one socket's life knows: when it was greeted, its last frame, a pending ping."""
-
-    ws: ClientConnection
-    last_frame: float = field(default_factory=time.monotonic)
-    greeted_at: float | None = None
-    ping_sent: float | None = None
-    dead: bool = False
-    gap_since: float | None = None
-    sync_asked_for: int | None = None
 
 
 class Room:
     """Follow one room. Use `async with client.room("general") as room:`, then
     `async for event in room:`; send with `await room.send("hello")`."""
 
-    def __init__(self, client: "Client", slug: str, *, since: int | None = None) -> None:
+    def __init__(
+        self,
+        client: "Client",
+        slug: str,
+        *,
+        since: int | None = None,
+        on_frame: FrameObserver | None = None,
+        on_attempt: AttemptObserver | None = None,
+    ) -> None:
         self.client = client
         self.slug = slug
         self.timeline = Timeline(slug, since)
-        self.outbox: dict[str, OutboxEntry] = {}
+        self.outbox = Outbox(slug)
+        self.servers = Servers(client.urls)
+        self.on_frame = on_frame
+        self.on_attempt = on_attempt
         self.me: dict[str, Any] = {}
         self.hello: dict[str, Any] | None = None
         self.connections = 0  # hellos received
         self.failure: ChatError | None = None
         self._events: asyncio.Queue[Any] = asyncio.Queue()
-        self._live: _Connection | None = None
+        self._live: Connection | None = None
         self._greeted = asyncio.Event()
         self._stopped = asyncio.Event()
         self._closing = False
@@ -164,6 +131,12 @@ class Room:
         return self._greeted.is_set()
 
     @property
+    def server(self) -> str | None:
+        """The server the socket is open to (scheme://host[:port]); None while closed."""
+        live = self._live
+        return None if live is None else live.server
+
+    @property
     def rev(self) -> int | None:
         """R: the revision up to which every change of the room has been delivered."""
         return self.timeline.rev
@@ -205,14 +178,11 @@ class Room:
         """Put a message in the outbox (sent now if connected, else after the next hello)."""
         if self.failure is not None:
             raise self.failure
-        client_id = client_id or new_client_id()
-        held = self.outbox.get(client_id)
-        if held is not None:
-            return held
-        done: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        entry = OutboxEntry(client_id=client_id, body=body, reply_to=reply_to, done=done)
-        self.outbox[client_id] = entry
-        self._spawn(self._send_frame(entry.frame(self.slug)))
+        entry, new = self.outbox.add(
+            body, client_id=client_id or new_client_id(), reply_to=reply_to
+        )
+        if new:
+            self._spawn(self.send_frame(entry.frame()))
         return entry
 
     async def send(
@@ -246,7 +216,7 @@ class Room:
 
     async def typing(self, active: bool = True) -> None:
         """Tell the room this user is typing (again every couple of seconds), or stopped."""
-        await self._send_frame({"type": "typing", "active": active})
+        await self.send_frame({"type": "typing", "active": active})
 
     async def mark_read(self, rev: int | None = None) -> dict[str, Any]:
         """Move the read marker to `rev` (default: everything delivered so far)."""
@@ -255,28 +225,35 @@ class Room:
 
     async def _command(self, frame: dict[str, Any], within: float | None = 30) -> None:
         await self.wait_connected(within)
-        if not await self._send_frame(frame):
+        if not await self.send_frame(frame):
             raise ConnectionUnavailable(f"#{self.slug}: the socket closed before sending")
 
-    async def _send_frame(self, frame: dict[str, Any]) -> bool:
+    async def send_frame(self, frame: dict[str, Any]) -> bool:
+        """Send a frame as it is (e.g. one this library does not model) on the greeted
+        socket; return False when there is none: nothing is kept to send later."""
         live = self._live
         if live is None or live.greeted_at is None:
             return False  # a message waits in the outbox for the next hello
+        return await self._send_on(live, frame)
+
+    async def _send_on(self, live: Connection, frame: dict[str, Any]) -> bool:
+        if self.on_frame is not None:
+            self.on_frame("sent", frame)
         try:
             await live.ws.send(json.dumps(frame))
         except ConnectionClosed:
             return False
         return True
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._helpers.add(task)
         task.add_done_callback(self._helpers.discard)
 
     # --- the connection loop ------------------------------------------------------------
 
-    def _url(self) -> str:
-        url = f"{self.client.ws_base}/ws/rooms/{quote(self.slug)}/"
+    def _socket_url(self, server: str) -> str:
+        url = f"{socket_base(server)}/ws/rooms/{quote(self.slug)}/"
         if self.timeline.rev is not None:
             url += f"?since={self.timeline.rev}"
         return url
@@ -286,55 +263,28 @@ class Room:
         settings = self.client.settings
         try:
             while not self._closing:
-                close_code: int | None = None
-                live: _Connection | None = None
-                try:
-                    async with connect(
-                        self._url(),
-                        additional_headers=self.client.socket_headers(),
-                        open_timeout=settings.open_timeout,
-                        close_timeout=2,
-                        ping_interval=None,  # protocol pings instead: their pong carries rev
-                        max_size=2**22,
-                        compression=None,
-                    ) as ws:
-                        live = self._live = _Connection(ws=ws)
-                        await self._read(live)
-                except ConnectionClosed:
-                    pass
-                except InvalidStatus as error:
-                    status = error.response.status_code
-                    if status in FINAL_HANDSHAKE_STATUSES:
-                        self._stop(
-                            final_close_error(
-                                FINAL_HANDSHAKE_STATUSES[status],
-                                f"the handshake was refused with HTTP {status}",
-                            )
-                        )
-                        return
-                except (OSError, InvalidHandshake, TimeoutError):
-                    pass  # not reachable now: try again after a while
-                finally:
-                    self._live = None
-                    self._greeted.clear()
-                if live is not None:
-                    close_code = live.ws.close_code
-                    if live.greeted_at is not None:
-                        self._emit(Disconnected(room=self.slug, code=close_code, dead=live.dead))
-                if close_code in FINAL_CLOSE_CODES:
+                ended = await self._connect(self.servers.current)
+                if ended.greeted:
+                    self._emit(Disconnected(room=self.slug, code=ended.close_code, dead=ended.dead))
+                if self.on_attempt is not None:
+                    self.on_attempt(ended)
+                if not ended.opened:
+                    self.servers.fail_over(ended.server)
+                if ended.final_code is not None:
                     closed = self._room_closed
-                    self._stop(final_close_error(close_code, closed.detail if closed else ""))
+                    detail = closed.detail if closed else (ended.error or "")
+                    self._stop(final_close_error(ended.final_code, detail))
                     return
                 if self._closing:
                     return
+                if not settings.reconnect:
+                    why = f"#{self.slug}: {ended.describe()}, and reconnecting is off"
+                    self._stop(ConnectionUnavailable(why))
+                    return
                 # A socket that stayed up a while starts the backoff again from the start; one
                 # greeted and then closed at once (a server whose database is away) does not.
-                stable = (
-                    live is not None
-                    and live.greeted_at is not None
-                    and time.monotonic() - live.greeted_at >= settings.stable_after
-                )
-                attempt = 0 if stable else attempt
+                if (ended.up_for or 0.0) >= settings.stable_after:
+                    attempt = 0
                 await asyncio.sleep(settings.backoff.delay(attempt))
                 attempt += 1
         except asyncio.CancelledError:
@@ -343,18 +293,45 @@ class Room:
             self._stop(ChatError(f"#{self.slug}: the connection loop failed: {error!r}"))
             raise
 
+    async def _connect(self, server: str) -> ConnectAttempt:
+        """Open a socket to `server` and follow it until it closes; say how it ended."""
+        settings = self.client.settings
+        live: Connection | None = None
+        refusal = ConnectAttempt(server=server, opened=False, error="no socket")
+        try:
+            async with connect(
+                self._socket_url(server),
+                additional_headers=self.client.socket_headers(server),
+                open_timeout=settings.open_timeout,
+                close_timeout=2,
+                ping_interval=None,  # protocol pings instead: their pong carries rev
+                max_size=2**22,
+                compression=None,
+            ) as ws:
+                live = self._live = Connection(server=server, ws=ws)
+                await self._read(live)
+        except ConnectionClosed:
+            pass
+        except InvalidStatus as error:
+            status = error.response.status_code
+            why = f"the handshake was refused with HTTP {status}"
+            refusal = ConnectAttempt(server, opened=False, error=why, handshake_status=status)
+        except (OSError, InvalidHandshake, TimeoutError) as error:
+            refusal = ConnectAttempt(server=server, opened=False, error=repr(error))
+        finally:
+            self._live = None
+            self._greeted.clear()
+        return refusal if live is None else live.ended()
+
     def _stop(self, failure: ChatError | None) -> None:
         if self._stopped.is_set():
             return
         self.failure = failure
         self._stopped.set()
-        for entry in self.outbox.values():
-            if not entry.done.done():
-                entry.done.set_exception(failure or ChatError(f"#{self.slug} was closed"))
-                entry.done.exception()  # retrieved: nobody may be waiting on it
+        self.outbox.fail_all(failure or ChatError(f"#{self.slug} was closed"))
         self._events.put_nowait(_END)
 
-    async def _read(self, live: _Connection) -> None:
+    async def _read(self, live: Connection) -> None:
         watch = asyncio.get_running_loop().create_task(self._watch(live))
         try:
             async for raw in live.ws:
@@ -364,14 +341,17 @@ class Room:
                     frame = json.loads(raw)
                 except ValueError:
                     continue
-                if isinstance(frame, dict):
-                    await self._handle(live, frame)
+                if not isinstance(frame, dict):
+                    continue
+                if self.on_frame is not None:
+                    self.on_frame("received", frame)
+                await self._handle(live, frame)
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
 
-    async def _watch(self, live: _Connection) -> None:
+    async def _watch(self, live: Connection) -> None:
         """Heartbeat and gaps: ping when quiet, drop a silent connection, sync a gap."""
         settings = self.client.settings
         while True:
@@ -392,29 +372,25 @@ class Room:
                 live.gap_since = now
                 await self._ask_sync(live, force=True)
 
-    async def _send_on(self, live: _Connection, frame: dict[str, Any]) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await live.ws.send(json.dumps(frame))
-
-    async def _ask_sync(self, live: _Connection, *, force: bool = False) -> None:
+    async def _ask_sync(self, live: Connection, *, force: bool = False) -> None:
         since = self.timeline.rev or 0
         if live.sync_asked_for == since and not force:
             return
         live.sync_asked_for = since
         await self._send_on(live, {"type": "sync", "since": since})
 
-    async def _handle(self, live: _Connection, frame: dict[str, Any]) -> None:
+    async def _handle(self, live: Connection, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "hello":
             await self._greet(live, frame)
         elif kind in MESSAGE_EVENTS:
             message = frame.get("message") or {}
-            self._acknowledge(message)
+            self.outbox.acknowledge(message, self.me)
             for event in self.timeline.live(str(kind), message):
                 self._emit(event)
         elif kind == "sync":
             for message in frame.get("messages") or []:
-                self._acknowledge(message)
+                self.outbox.acknowledge(message, self.me)
             for event in self.timeline.sync(frame):
                 self._emit(event)
             if not frame.get("complete", True):
@@ -429,12 +405,12 @@ class Room:
         elif kind == "history":
             pass  # this client reads history over HTTP
         else:
-            event = other_event(self.slug, frame)
-            if isinstance(event, RoomClosed):
-                self._room_closed = event
-            self._emit(event)
+            other = other_event(self.slug, frame)
+            if isinstance(other, RoomClosed):
+                self._room_closed = other
+            self._emit(other)
 
-    async def _greet(self, live: _Connection, frame: dict[str, Any]) -> None:
+    async def _greet(self, live: Connection, frame: dict[str, Any]) -> None:
         self.hello = frame
         self.me = dict(frame.get("me") or {})
         reconnect = self.connections > 0
@@ -452,29 +428,13 @@ class Room:
             )
         )
         for entry in list(self.outbox.values()):
-            await self._send_on(live, entry.frame(self.slug))
-
-    def _acknowledge(self, message: dict[str, Any]) -> None:
-        client_id = message.get("client_id")
-        author = message.get("author") or {}
-        if client_id not in self.outbox or author.get("id") != self.me.get("id"):
-            return
-        entry = self.outbox.pop(client_id)
-        if not entry.done.done():
-            entry.done.set_result(Message.from_json({**message, "room": self.slug}))
+            await self._send_on(live, entry.frame())
 
     def _refused(self, frame: dict[str, Any]) -> None:
-        entry = self.outbox[frame["client_id"]]
-        code = str(frame.get("code"))
-        if code not in RETRIED_SEND_ERRORS:
-            del self.outbox[entry.client_id]
-            if not entry.done.done():
-                entry.done.set_exception(
-                    SendRefused(code, str(frame.get("detail") or ""), entry.client_id)
-                )
-            return
+        entry = self.outbox.refuse(frame)
+        if entry is None:
+            return  # refused for good: its sender got SendRefused
         # Nothing was stored: send again later (the next hello resends it anyway).
-        entry.retries += 1
         delay = frame.get("retry_after")
         if not isinstance(delay, int | float):
             delay = self.client.settings.backoff.delay(entry.retries)
@@ -482,6 +442,6 @@ class Room:
         async def resend() -> None:
             await asyncio.sleep(float(delay))
             if entry.client_id in self.outbox:
-                await self._send_frame(entry.frame(self.slug))
+                await self.send_frame(entry.frame())
 
         self._spawn(resend())

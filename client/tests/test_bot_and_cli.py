@@ -44,3 +44,12 @@ def test_the_environment_is_required():
     client = client_from_env({"CHAT_URL": "https://chat.example.com/", "CHAT_TOKEN": "chat_x"})
     assert client.ws_base == "wss://chat.example.com"
     assert client.socket_headers() == {"Authorization": "Bearer chat_x"}
+
+
+def test_chat_url_may_name_several_servers():
+    environ = {"CHAT_URL": "http://127.0.0.1:8001, http://127.0.0.1:8002/", "CHAT_TOKEN": "chat_x"}
+    client = client_from_env(environ)
+    assert client.urls == ["http://127.0.0.1:8001", "http://127.0.0.1:8002"]
+    assert client.url == "http://127.0.0.1:8001"
+    with pytest.raises(UsageError, match="http"):
+        client_from_env({"CHAT_URL": "http://127.0.0.1:8001,ftp://x", "CHAT_TOKEN": "chat_x"})
