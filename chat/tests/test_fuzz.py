@@ -1183,12 +1183,15 @@ class ApiFuzzTestCase(TestCase):
             return (int(value) if ok else None), ok
 
         since, since_ok = number("since", 0)
-        if "since" in query:
+        before, before_ok = number("before", 1)
+        after, after_ok = number("after", 0)
+        around, around_ok = number("around", 1)
+        limit, limit_ok = number("limit", 1, HISTORY_LIMIT_MAX)
+        if "since" in query:  # "When since is given, before and limit are ignored."
             ok = since_ok
         else:
-            before, before_ok = number("before", 1)
-            limit, limit_ok = number("limit", 1, HISTORY_LIMIT_MAX)
-            ok = before_ok and limit_ok
+            anchors = sum(name in query for name in ("before", "after", "around"))
+            ok = before_ok and after_ok and around_ok and limit_ok and anchors <= 1
         verdict = Verdict() if ok else invalid("bad_frame")
         stats.count(verdict)
         before_snapshot = self.snapshot()
@@ -1198,19 +1201,36 @@ class ApiFuzzTestCase(TestCase):
         if not ok:
             self.assertError(response, data, {"bad_frame"})
             return
+        if "since" not in query and around is not None and not self.in_room(around):
+            self.assertEqual(response.status_code, 404, msg=data)
+            self.assertEqual(data["error"]["code"], "not_found")
+            return
         self.assertEqual(response.status_code, 200, msg=data)
         if "since" in query:
             self.assertEqual(set(data), {"messages", "rev", "complete"})
             self.assertTrue(all(m["rev"] > since for m in data["messages"]))
+            return
+        self.assertLessEqual(len(data["messages"]), limit or PAGE_SIZE_DEFAULT)
+        ids = [m["id"] for m in data["messages"]]
+        if after is not None:
+            self.assertEqual(set(data), {"messages", "has_newer"})
+            self.assertTrue(all(i > after for i in ids))
+        elif around is not None:
+            self.assertEqual(set(data), {"messages", "has_more", "has_newer"})
+            self.assertIn(around, ids)
         else:
             self.assertEqual(set(data), {"messages", "has_more"})
-            self.assertLessEqual(len(data["messages"]), limit or PAGE_SIZE_DEFAULT)
             if before is not None:
-                self.assertTrue(all(m["id"] < before for m in data["messages"]))
+                self.assertTrue(all(i < before for i in ids))
+
+    def in_room(self, message_id: int) -> bool:
+        return Message.objects.filter(pk=message_id, room=self.room).exists()
 
     def test_get(self):
         stats = Stats("http get")
-        names = st.one_of(st.sampled_from(["since", "before", "limit", "t", "x"]), st.text())
+        names = st.one_of(
+            st.sampled_from(["since", "before", "after", "around", "limit", "t", "x"]), st.text()
+        )
         values = st.one_of(
             st.text(alphabet="0123456789", max_size=20),
             st.integers(min_value=-5, max_value=200).map(str),
