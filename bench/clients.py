@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import loadgen
+import servers
+import socketio_wire
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -34,7 +36,7 @@ TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
 class Target:
     """Where and how a client reaches one server."""
 
-    protocol: str  # "project" or "tiny"
+    protocol: str  # "project", "tiny" or "socketio"
     url: str  # with "{room}"
     origin: str
     cookies: list  # Cookie headers (one per user), or [None]
@@ -52,8 +54,12 @@ class OpenFailed(Exception):
     """The socket opened but was refused or closed before its `hello`."""
 
 
-async def open_socket(target: Target, room: str, cookie: str | None, query: str = ""):
-    """Open one socket; for the project, wait for its `hello`. Return (socket, hello or None)."""
+async def open_socket(
+    target: Target, room: str, cookie: str | None, query: str = "", username: str = "u"
+):
+    """Open one socket; for the project, wait for its `hello`; for Socket.IO, join `room`
+    as `username`. Return (socket, hello), (socket, socketio_wire.join()'s answer) or
+    (socket, None)."""
     headers = {"Origin": target.origin}
     if cookie:
         headers["Cookie"] = cookie
@@ -68,6 +74,17 @@ async def open_socket(target: Target, room: str, cookie: str | None, query: str 
         max_size=2**22,
         proxy=None,
     )
+    if target.protocol == "socketio":
+        try:
+            joined = await socketio_wire.join(
+                ws, {"room": room, "username": username}, OPEN_TIMEOUT
+            )
+        except ConnectionClosed as exc:
+            raise OpenFailed(f"closed {exc.rcvd.code if exc.rcvd else None} before 40") from None
+        except (TimeoutError, socketio_wire.Refused, socketio_wire.WireError) as exc:
+            await ws.close()
+            raise OpenFailed(f"no Socket.IO connect: {type(exc).__name__}") from None
+        return ws, joined
     if target.protocol != "project":
         return ws, None
     try:
@@ -119,9 +136,14 @@ async def open_retrying(
 
 
 async def drain(ws, kinds: Counter, closes: Counter, on_frame=None) -> None:
-    """Read a socket until it closes, counting frames by type (and passing them on)."""
+    """Read a socket until it closes, counting frames by type (and passing them on);
+    answer Engine.IO's pings (a Socket.IO server closes a socket that does not)."""
     try:
         async for raw in ws:
+            if raw == socketio_wire.PING:
+                await ws.send(socketio_wire.PONG)
+                kinds["ping"] += 1
+                continue
             match = TYPE.search(raw, 0, 80)
             kinds[match.group(1) if match else "?"] += 1
             if on_frame is not None:
@@ -294,18 +316,25 @@ def verdict(target: str, met) -> str:
     return f"target: {target}: {'met' if met else 'NOT met'}"
 
 
+def project_names(res: dict) -> list[str]:
+    """The project's runs among a scenario's results (on each ASGI server), in order."""
+    return [name for name in servers.PROJECTS if name in res]
+
+
 def versus_lines(res: dict, describe, *, target: str, met) -> list[str]:
-    """One "- project/<other>: ..." line per reference server that ran; naive's with the
-    target's verdict. `describe(p, q)` and `met(p, q)` take the two servers' results."""
-    p = res["project"]
+    """One "- <project>/<other>: ..." line per project run and reference server that ran;
+    naive's with the target's verdict. `describe(p, q)` and `met(p, q)` take the two
+    servers' results."""
     lines = []
-    for other in ("naive", "raw"):
-        if other in res:
-            q = res[other]
-            line = f"- project/{other}: {describe(p, q)}"
-            if other == "naive":
-                line += f" ({verdict(target, met(p, q))})"
-            lines.append(line)
+    for name in project_names(res):
+        p = res[name]
+        for other in servers.REFERENCES:
+            if other in res:
+                q = res[other]
+                line = f"- {name}/{other}: {describe(p, q)}"
+                if other == "naive":
+                    line += f" ({verdict(target, met(p, q))})"
+                lines.append(line)
     return lines
 
 

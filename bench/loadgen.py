@@ -11,6 +11,9 @@ Two protocols:
 - "tiny": the peers' protocol (naive and raw); send {"type": "chat_message",
   "message": body}, receive {"type": "message", "message": body, ...} (raw echoes the
   frame it got, so the same marker is found in it).
+- "socketio": the same messages as Socket.IO events over Engine.IO's WebSocket transport
+  (socketio_wire.py): join the room in the connect packet's auth, send
+  `42["chat_message", {"message": body}]`, receive `42["message", {...}]`, answer pings.
 
 Usage against a server that is already running (run.py starts them for you):
 
@@ -31,6 +34,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
+import socketio_wire
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -42,7 +46,7 @@ DRAIN_QUIET = 1.5
 
 @dataclass
 class Plan:
-    protocol: str  # "project" or "tiny"
+    protocol: str  # "project", "tiny" or "socketio"
     url: str  # with "{room}"
     origin: str | None
     cookies: list  # Cookie headers, one per user; socket k uses cookies[k % len]
@@ -134,6 +138,13 @@ class _Worker:
                     self.connect_failures[f"first frame {first.get('type')}"] += 1
                     await ws.close()
                     return
+            elif self.plan.protocol == "socketio":
+                try:
+                    await socketio_wire.join(ws, {"room": room, "username": f"u{k}"})
+                except Exception as exc:
+                    self.connect_failures[f"no Socket.IO connect ({type(exc).__name__})"] += 1
+                    await ws.close()
+                    return
         self.socks[k] = ws
         self.room_of[k] = room
         task = asyncio.get_running_loop().create_task(self._receive(ws))
@@ -143,6 +154,7 @@ class _Worker:
         latencies = self.latencies
         search = MARKER.search
         now = time.time
+        socketio = self.plan.protocol == "socketio"
         try:
             async for raw in ws:
                 self.frames += 1
@@ -151,6 +163,10 @@ class _Worker:
                     at = now()
                     latencies[int(match.group(1))].append(at - float(match.group(2)))
                     self.last_delivery = at
+                elif socketio:
+                    if raw == socketio_wire.PING:
+                        await ws.send(socketio_wire.PONG)
+                    self.other_types[socketio_wire.event_name(raw) or raw[:1]] += 1
                 else:
                     with contextlib.suppress(ValueError, AttributeError):
                         frame = json.loads(raw)
@@ -167,6 +183,8 @@ class _Worker:
         if self.plan.protocol == "project":
             client_id = f"w{self.wid}-{step}-{seq}"
             return json.dumps({"type": "message.send", "client_id": client_id, "body": body})
+        if self.plan.protocol == "socketio":
+            return socketio_wire.event("chat_message", {"message": body})
         return json.dumps({"type": "chat_message", "message": body})
 
     async def _send_step(self, step: int, start: float, rate: float, seconds: float, senders):
@@ -406,7 +424,7 @@ def _ms(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="ws URL with {room}")
-    parser.add_argument("--protocol", choices=["project", "tiny"], default="tiny")
+    parser.add_argument("--protocol", choices=["project", "tiny", "socketio"], default="tiny")
     parser.add_argument("--origin", default=None)
     parser.add_argument("--cookie", action="append", default=[], help="Cookie header, repeatable")
     parser.add_argument("--rooms", type=int, default=1)

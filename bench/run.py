@@ -1,8 +1,13 @@
-"""Run the benchmark scenarios against project, naive and raw; write JSON and markdown.
+"""Run the benchmark scenarios against project, naive, raw and socketio; write JSON and markdown.
 
     python bench/run.py                 # full: fan-out 5..80 msgs/s, 10 s a step, fixed load 30 s
     python bench/run.py --short         # what `make bench` runs (< 5 minutes)
     python bench/run.py --servers project,raw --scenarios fanout --rates 5,10
+    python bench/run.py --servers project,project-uvicorn,project-granian,raw  # ASGI servers
+
+The project runs on daphne ("project", today's production command) or on another ASGI
+server ("project-uvicorn", "project-uvicorn-wsproto", "project-hypercorn",
+"project-granian"; asgi_servers.py), each a server of its own in every table.
 
 Scenario 1, "fanout": one room, 200 sockets, every member a sender, the total send rate
 rising step by step; per step: deliveries/s, p50/p99 end-to-end latency.
@@ -16,6 +21,9 @@ pages against the raw SQL query, and the rate of messages stored.
 Scenario 6, "tabs" (scenario_tabs.py), the project only: opening a tab socket (protocol 2)
 for a user in 200 rooms, and one message to a room of 1,000 members, each with a tab open;
 protocol 1's room socket measured alongside as the reference.
+Scenario 7, "soak" (scenario_soak.py), the project only, run only when named in
+--scenarios: 100,000 sockets opened and closed over 20 minutes with messages flowing,
+then quiet; the server's RSS, fds and database thread's queue sampled every 10 s.
 
 Each server is started fresh (new temp database) for each scenario and stopped after it.
 Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{json,md}.
@@ -34,20 +42,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import asgi_servers
+import clients
 import loadgen
 import scenario_history
 import scenario_idle
+import scenario_soak
 import scenario_storm
 import scenario_tabs
 import servers
 from clients import ratio
 
 BENCH = Path(__file__).resolve().parent
+OPTIONS = asgi_servers.Options()
 OUT = BENCH / "out"
 P99_TARGET_MS = 250
-# Scenarios 3-6, each in its own module: options, DEFAULTS, run(), markdown(), plot().
-MODULES = {m.NAME: m for m in (scenario_idle, scenario_storm, scenario_history, scenario_tabs)}
+# The other ASGI servers' packages, and the socketio reference's, whose versions a run records.
+ASGI_PACKAGES = ("uvicorn", "httptools", "wsproto", "hypercorn", "granian", "python-socketio")
+# Scenarios 3-7, each in its own module: options, DEFAULTS, run(), markdown(), plot().
+MODULES = {
+    m.NAME: m
+    for m in (scenario_idle, scenario_storm, scenario_history, scenario_tabs, scenario_soak)
+}
 SCENARIOS = ("fanout", "fixed", *MODULES)
+# Run only when asked for by name: the soak takes tens of minutes.
+OPT_IN = ("soak",)
 
 
 def machine() -> dict:
@@ -78,6 +97,7 @@ def machine() -> dict:
         "websockets": websockets.__version__,
         "uvloop": uv,
         "daphne": _version("daphne"),
+        **{package: _version(package) for package in ASGI_PACKAGES},
         "channels": _version("channels"),
         "django": _version("django"),
     }
@@ -176,7 +196,9 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines.append(
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
-        f"websockets {m['websockets']}, uvloop {m['uvloop']}, daphne {m['daphne']}. "
+        f"websockets {m['websockets']}, uvloop {m['uvloop']}, daphne {m['daphne']}"
+        + "".join(f", {p} {m[p]}" for p in ASGI_PACKAGES if m.get(p))
+        + ". "
         f"Load generator: {report['args']['workers']} client processes on the same machine."
     )
     res = report["results"]
@@ -225,19 +247,23 @@ def markdown(report: dict) -> str:
             if rate is not None and rate == fan[name]["steps"][-1]["offered_rate"]:
                 shown += " (the highest step tried)"
             lines.append(f"| {name} | {shown} | {dps} |")
-        if "project" in fan:
+        others = [o for o in servers.REFERENCES if o in fan]
+        projects = clients.project_names(fan) if others else []
+        if projects:
             lines.append("")
             lines.append("p99 ratios per step (higher = the project is slower):")
             lines.append("")
-            others = [n for n in ("naive", "raw") if n in fan]
             lines.append(
-                "| offered msg/s | " + " | ".join(f"project/{o} p99" for o in others) + " |"
+                "| offered msg/s | server | " + " | ".join(f"/{o} p99" for o in others) + " |"
             )
-            lines.append("|---:|" + "---:|" * len(others))
+            lines.append("|---:|---|" + "---:|" * len(others))
             for i in range(nsteps):
-                p = fan["project"]["steps"][i]
-                cells = [ratio(p["p99_ms"], fan[o]["steps"][i]["p99_ms"]) for o in others]
-                lines.append(f"| {p['offered_rate']:g} | " + " | ".join(cells) + " |")
+                for project in projects:
+                    p = fan[project]["steps"][i]
+                    cells = [ratio(p["p99_ms"], fan[o]["steps"][i]["p99_ms"]) for o in others]
+                    lines.append(
+                        f"| {p['offered_rate']:g} | {project} | " + " | ".join(cells) + " |"
+                    )
         lines.append("")
     if "fixed" in res:
         fx = res["fixed"]
@@ -263,22 +289,26 @@ def markdown(report: dict) -> str:
                     f"{s['p50_ms']} | {s['p99_ms']} | {s['server_cpu_s']} | "
                     f"{s['server_cpu_s_per_1000_deliveries']} |"
                 )
-        if "project" in fx:
-            cpu_key = "server_cpu_s_per_1000_deliveries"
+        cpu_key = "server_cpu_s_per_1000_deliveries"
+        pairs = [
+            (project, other)
+            for project in clients.project_names(fx)
+            for other in servers.REFERENCES
+            if other in fx
+        ]
+        if pairs:
             lines.append("")
             lines.append("| offered msg/s | ratio | p50 | p99 | CPU per delivery |")
             lines.append("|---:|---|---:|---:|---:|")
             for i in range(nsteps):
-                p = fx["project"]["steps"][i]
-                for o in ("naive", "raw"):
-                    if o in fx:
-                        q = fx[o]["steps"][i]
-                        lines.append(
-                            f"| {p['offered_rate']:g} | project/{o} | "
-                            f"{ratio(p['p50_ms'], q['p50_ms'])} | "
-                            f"{ratio(p['p99_ms'], q['p99_ms'])} | "
-                            f"{ratio(p[cpu_key], q[cpu_key])} |"
-                        )
+                for project, other in pairs:
+                    p, q = fx[project]["steps"][i], fx[other]["steps"][i]
+                    lines.append(
+                        f"| {p['offered_rate']:g} | {project}/{other} | "
+                        f"{ratio(p['p50_ms'], q['p50_ms'])} | "
+                        f"{ratio(p['p99_ms'], q['p99_ms'])} | "
+                        f"{ratio(p[cpu_key], q[cpu_key])} |"
+                    )
         lines.append("")
     for name, module in MODULES.items():
         if name in res:
@@ -379,8 +409,12 @@ def raise_fd_limit() -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the quick version (make bench)")
-    parser.add_argument("--servers", default="project,naive,raw")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--servers",
+        default="project,naive,raw,socketio",
+        help=f"comma-separated, of: {','.join(servers.SERVERS)}",
+    )
+    parser.add_argument("--scenarios", default=",".join(s for s in SCENARIOS if s not in OPT_IN))
     parser.add_argument("--rates", default=None, help="fan-out msgs/s per step, comma-separated")
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--step-seconds", type=float, default=None)
@@ -413,6 +447,10 @@ def main():
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; known: {','.join(SCENARIOS)}")
+    names = args.servers.split(",")
+    unknown = set(names) - set(servers.SERVERS)
+    if unknown:
+        parser.error(f"unknown servers {sorted(unknown)}; known: {','.join(servers.SERVERS)}")
     apply_defaults(args, DEFAULTS)
     # Naive has no per-user behaviour: fewer logins change nothing it does, only the wait.
     servers.NaiveServer.login_users = args.naive_logins
@@ -440,7 +478,16 @@ def main():
             "naive": "daphne naivepeer.asgi:application, fresh SQLite, in-process layer; "
             f"{servers.NaiveServer.login_users} users logged in by POST, sockets share them",
             "raw": "python raw/server.py (uvloop if installed)",
+            "socketio": "python socketio/server.py: python-socketio on uvicorn "
+            "(websockets-sansio), rooms and the last 50 messages in memory, no login",
+            **{
+                name: f"the project as `project`, on {asgi_servers.KINDS[kind].describe}: "
+                + " ".join(asgi_servers.command(kind, servers.PORTS[name], OPTIONS, Path("<tmp>")))
+                for name, kind in servers.PROJECTS.items()
+                if name != "project"
+            },
         },
+        "skipped": {},
         "results": {},
     }
     log(json.dumps(report["machine"]))
@@ -448,8 +495,13 @@ def main():
     for scenario in args.scenarios.split(","):
         report["results"][scenario] = {}
         module = MODULES.get(scenario)
-        for name in args.servers.split(","):
+        for name in names:
             if module is not None and name not in module.SERVERS:
+                continue
+            reason = servers.unavailable(name)
+            if reason is not None:
+                log(f"[{scenario}] {name}: skipped, {reason}")
+                report["skipped"][name] = reason
                 continue
             probe_ms = cpu_probe_ms()
             began = time.monotonic()

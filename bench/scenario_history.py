@@ -47,7 +47,7 @@ import loadgen
 import servers
 
 NAME = "history"
-SERVERS = ("project", "naive")
+SERVERS = (*servers.PROJECTS, "naive")
 TARGET = "project deep page p99 <= 2x the raw SQL p99"
 RICH_TARGET = "a rich page <= 1.5x a plain one (issue 16)"
 RICH_BOUND = 1.5
@@ -750,7 +750,7 @@ def deep_pages(server, target, db: Path, series, args, log) -> dict:
 def run(server_name: str, args, log) -> dict:
     count = args.history_messages
     users = 1 + args.ingest_senders
-    rich = args.history_rich and server_name == "project"
+    rich = args.history_rich and servers.is_project(server_name)
     rooms = [
         ROOM,
         *([RICH_ROOM] if rich else []),
@@ -762,7 +762,7 @@ def run(server_name: str, args, log) -> dict:
     try:
         server.prepare(users=users, rooms=rooms)
         began = time.monotonic()
-        if server_name == "project":
+        if servers.is_project(server_name):
             db = _project_db(server)
             first, last, _counted = fill_project(db, count, server)
             if rich:
@@ -788,7 +788,7 @@ def run(server_name: str, args, log) -> dict:
             "database_mib": round(db.stat().st_size / 2**20, 1),
             "server": server.describe(),
         }
-        if server_name == "project":
+        if servers.is_project(server_name):
             rng = random.Random(SEED)
             limit = args.history_limit
             oldest_half = (first + limit + 1, first + (last - first) // 2)
@@ -835,8 +835,10 @@ def markdown(report: dict) -> list[str]:
                 f"| {name} | {labels[key]} | {page['p50_ms']} | {page['p99_ms']} | "
                 f"{page['max_ms']} | {page['bad_pages']} |"
             )
-    if "project" in res and "pages" in res["project"]:
-        pages = res["project"]["pages"]
+    for project in clients.project_names(res):
+        if "pages" not in res[project]:
+            continue
+        pages = res[project]["pages"]
         sql = pages["sql"]["p99_ms"]
         lines.append("")
         for key in ("websocket", "http", "in_process"):
@@ -845,11 +847,11 @@ def markdown(report: dict) -> list[str]:
             p99 = pages[key]["p99_ms"]
             met = p99 is not None and sql and p99 <= 2 * sql
             lines.append(
-                f"- project {key}/raw SQL p99: {clients.ratio(p99, sql)} "
+                f"- {project} {key}/raw SQL p99: {clients.ratio(p99, sql)} "
                 f"({clients.verdict(TARGET, met)})"
             )
-    if "project" in res and "rich_pages" in res["project"]:
-        lines.extend(_rich_markdown(res["project"], a, labels))
+        if "rich_pages" in res[project]:
+            lines.extend(_rich_markdown(res[project], a, labels))
     lines.extend(
         [
             "",
@@ -871,11 +873,12 @@ def markdown(report: dict) -> list[str]:
             f"{g['ack']['p99_ms']} | {g['server_cpu_s_per_1000']} | {errors} |"
         )
     lines.append("| raw | stores nothing: n/a | | | | | | | | |")
-    if "project" in res and "naive" in res:
-        p, q = res["project"]["ingest"], res["naive"]["ingest"]
+    for project in clients.project_names(res) if "naive" in res else []:
+        p, q = res[project]["ingest"], res["naive"]["ingest"]
         lines.append("")
         lines.append(
-            f"- project/naive: stored/s {clients.ratio(p['stored_per_s'], q['stored_per_s'])}, "
+            f"- {project}/naive: stored/s "
+            f"{clients.ratio(p['stored_per_s'], q['stored_per_s'])}, "
             f"ack p99 {clients.ratio(p['ack']['p99_ms'], q['ack']['p99_ms'])}, "
             f"CPU per message "
             f"{clients.ratio(p['server_cpu_s_per_1000'], q['server_cpu_s_per_1000'])}"

@@ -15,7 +15,7 @@ import loadgen
 import servers
 
 NAME = "idle"
-SERVERS = ("project", "naive", "raw")
+SERVERS = (*servers.PROJECTS, *servers.REFERENCES)
 TARGET = "project memory per socket <= 1/3 of naive's"
 
 
@@ -192,7 +192,7 @@ def markdown(report: dict) -> list[str]:
             f"{r['rss_after_kib'] / 1024:.1f} | {r['kib_per_socket']} | "
             f"{r['idle_cpu_percent']} | {_failures(r)} |"
         )
-    if "project" in res:
+    if clients.project_names(res):
         lines.append("")
         lines.extend(
             clients.versus_lines(

@@ -8,8 +8,10 @@ first reconnect until 99% (and 100%) of them have caught up.
 
 Caught up: for the project, opened with `?since=<last revision seen>`, `hello` received,
 then `sync` frames until one says `complete` (asking again with `since` = its `rev` while
-not), and the missed messages counted (they must be exactly the second batch). Naive and
-raw have no catch-up: caught up = the socket is open again; they deliver nothing missed.
+not), and the missed messages counted (they must be exactly the second batch). Socket.IO
+sends the room's last 50 messages (`room_history`) after each connect: caught up = that
+event received, the missed messages in it counted. Naive and raw have no catch-up: caught
+up = the socket is open again; they deliver nothing missed.
 """
 
 import asyncio
@@ -22,9 +24,10 @@ from collections import Counter
 
 import clients
 import servers
+import socketio_wire
 
 NAME = "storm"
-SERVERS = ("project", "naive", "raw")
+SERVERS = (*servers.PROJECTS, *servers.REFERENCES)
 TARGET = "project time to 99% caught up <= 0.25x naive's"
 # Messages one user may send at once: the project's token bucket (10 per 10 s) starts full.
 BURST = 10
@@ -86,6 +89,8 @@ class _Sender:
         body = f"storm~{cid}~ a message the storm sockets may miss"
         if self.protocol == "project":
             text = json.dumps({"type": "message.send", "client_id": cid, "body": body})
+        elif self.protocol == "socketio":
+            text = socketio_wire.event("chat_message", {"message": body})
         else:
             text = json.dumps({"type": "chat_message", "message": body})
         for _attempt in range(5):
@@ -223,6 +228,9 @@ async def _worker(wid: int, link, target, shape: dict):
         ws = opened[0]
         back.append(ws)
         at_open = time.time() - t0
+        if target.protocol == "socketio":
+            await _room_history(ws, opened[1]["early"], k, due - t0, at_open)
+            return
         if not project:
             outcome[k] = (due - t0, at_open, at_open, None)
             keep(ws)
@@ -241,6 +249,26 @@ async def _worker(wid: int, link, target, shape: dict):
             outcome[k] = (due - t0, at_open, None, len(ids))
             return
         outcome[k] = (due - t0, at_open, time.time() - t0, len(ids))
+        keep(ws)
+
+    async def _room_history(ws, early, k, due, at_open):
+        """Socket.IO's catch-up: the room's last 50 messages in a `room_history` event, with
+        the connect; count the missed ones in it."""
+        histories = [raw for raw in early if socketio_wire.event_name(raw) == "room_history"]
+        try:
+            while not histories:
+                raw = await asyncio.wait_for(ws.recv(), max(0.1, end - time.time()))
+                if raw == socketio_wire.PING:
+                    await ws.send(socketio_wire.PONG)
+                elif socketio_wire.event_name(raw) == "room_history":
+                    histories.append(raw)
+            raw = histories[0]
+        except Exception as exc:
+            storm_failures[f"catch-up: {clients.failure_reason(exc)}"] += 1
+            outcome[k] = (due, at_open, None, None)
+            return
+        missed = sum(1 for tag in MARK.findall(raw) if tag.startswith("m-"))
+        outcome[k] = (due, at_open, time.time() - t0, missed)
         keep(ws)
 
     # Only the sockets that were open take part; the others count as never caught up.
@@ -350,7 +378,7 @@ def run(server_name: str, args, log) -> dict:
                 [o[2] - o[0] for o in outcomes if o[2] is not None]
             ),
             "missed_counts": {str(n): v for n, v in sorted(counts.items())},
-            "missed_mismatches": mismatched if target.protocol == "project" else None,
+            "missed_mismatches": mismatched if target.protocol != "tiny" else None,
             "storm_failed_attempts": dict(storm_failures),
             "server_cpu_storm_s": round(cpu_storm, 2),
             "frames_by_type": dict(kinds),
@@ -382,8 +410,10 @@ def markdown(report: dict) -> list[str]:
         f"missed",
         "",
         "Times from the first reconnect. Caught up: project = `hello` then `sync` frames up "
-        "to `complete` (the missed messages counted); naive, raw = the socket is open again "
-        "(no catch-up: naive delivers none of the missed messages). A failed open is retried "
+        "to `complete` (the missed messages counted); socketio = its `room_history` event "
+        "(the room's last 50 messages; the missed ones counted); naive, raw = the socket is "
+        "open again (no catch-up: naive delivers none of the missed messages). A failed open "
+        "is retried "
         "as PROTOCOL.md's clients do: exponential backoff from 0.5 s, at most 8 s, with "
         f"jitter, for up to {a['storm_timeout']:g} s after the last reconnect's start.",
         "",
@@ -418,7 +448,7 @@ def markdown(report: dict) -> list[str]:
             )
         return clients.ratio(p["t99_s"], q["t99_s"])
 
-    if "project" in res:
+    if clients.project_names(res):
         lines.append("")
         lines.extend(
             clients.versus_lines(

@@ -47,7 +47,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 NAME = "tabs"
-SERVERS = ("project",)
+SERVERS = tuple(servers.PROJECTS)
 BIG = "tabs-big"
 SIDE_ROOMS = 10
 SIDE_ROOMS_EACH = 3
@@ -696,20 +696,24 @@ _OPEN_LABELS = {
 
 def markdown(report: dict) -> list[str]:
     res = report["results"][NAME]
-    if "project" not in res:
-        return []
-    r = res["project"]
-    a = report["args"]
+    lines = []
+    for name in clients.project_names(res):
+        lines += _markdown_one(name, res[name], report["args"])
+    return lines
+
+
+def _markdown_one(name: str, r: dict, a: dict) -> list[str]:
     opening, fan = r["opening"], r["fan_out"]
+    server = "" if name == "project" else f" ({name})"
     lines = [
-        f"### One socket per tab: opening for a user in {a['tabs_rooms']} rooms; one message "
-        f"to a room of {a['tabs_members']:,} members online",
+        f"### One socket per tab{server}: opening for a user in {a['tabs_rooms']} rooms; one "
+        f"message to a room of {a['tabs_members']:,} members online",
         "",
         f"Opening: {a['tabs_opens']} opens of each kind, one at a time, the kinds taking turns, "
         f"each socket closed before the next ({WARM_UP} of each first, not counted). Each "
         f"room has {ROOM_MESSAGES} messages, {ROOM_UNREAD} unread, one in four an unread "
         f"mention; {min(NOTIFICATIONS, a['tabs_rooms'])} notifications, half unread. Server "
-        "CPU: the daphne process's threads, from just before the handshake to 20 ms after "
+        "CPU: the server process's threads, from just before the handshake to 20 ms after "
         "the close.",
         "",
         "| socket | rooms in hello | hello bytes | handshake to hello p50 ms | p99 ms "

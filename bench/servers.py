@@ -3,12 +3,16 @@
 - project: daphne on uvloop (`python -m myproject.serve`) with the flags of
   docs/operations.md, DJANGO_DEBUG unset (off), a fresh SQLite file migrated in a temp
   dir, the in-process channel layer (no REDIS_URL).
+- project-uvicorn, project-uvicorn-wsproto, project-hypercorn, project-granian: the same
+  application, database and settings on another ASGI server, started as asgi_servers.py
+  says (its production flags).
 - naive: a temp copy of ../shared/peers/naive, migrated, `makeusers`, daphne.
 - raw: ../shared/peers/raw/server.py.
+- socketio: ../shared/peers/socketio/server.py (python-socketio on uvicorn), no login.
 
 Each server knows how to produce the login material the load generator needs
-(`login(count)`: a list of cookie headers, or None for no login) and exposes its pid
-for CPU accounting (/proc/<pid>/stat).
+(`cookies(count)`: a list of cookie headers, or [None] for no login) and exposes the pid
+of the process that runs the application for CPU accounting (/proc/<pid>/stat).
 """
 
 import contextlib
@@ -26,6 +30,8 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import asgi_servers
+
 ROOT = Path(__file__).resolve().parent.parent
 # The reference servers live beside the checkout (../shared/peers) unless told otherwise.
 PEERS = Path(os.environ.get("BENCH_PEERS", ROOT.parent / "shared" / "peers"))
@@ -33,22 +39,21 @@ VENV_BIN = Path(sys.executable).parent
 DAPHNE = str(VENV_BIN / "daphne")
 # docs/operations.md, "Running daphne": daphne on uvloop.
 PROJECT_DAPHNE = [sys.executable, "-m", "myproject.serve"]
-# docs/operations.md, "Running daphne" (minus -b/-p, added per server).
-PROJECT_DAPHNE_FLAGS = [
-    "--websocket_timeout",
-    "86400",
-    "--websocket_connect_timeout",
-    "10",
-    "--ping-interval",
-    "20",
-    "--ping-timeout",
-    "30",
-    "--websocket-max-message-size",
-    "65536",
-    "--websocket-max-frame-size",
-    "65536",
-    "--proxy-headers",
-]
+# The project on each ASGI server: bench name -> asgi_servers kind. "project" is today's.
+PROJECTS = {
+    "project": "daphne",
+    "project-uvicorn": "uvicorn",
+    "project-uvicorn-wsproto": "uvicorn-wsproto",
+    "project-hypercorn": "hypercorn",
+    "project-granian": "granian",
+}
+# The reference servers, in the order the tables compare the project with them.
+REFERENCES = ("naive", "raw", "socketio")
+
+
+def is_project(name: str) -> bool:
+    """Whether a bench server name is the project (on any ASGI server)."""
+    return name in PROJECTS
 
 
 def wait_port(port: int, proc: subprocess.Popen, within: float = 30) -> None:
@@ -62,9 +67,22 @@ def wait_port(port: int, proc: subprocess.Popen, within: float = 30) -> None:
     raise RuntimeError(f"server on port {port} not ready within {within} s")
 
 
+def wait_http(url: str, proc: subprocess.Popen, within: float = 30) -> None:
+    """Wait until `url` answers 200: a server may listen before its application is loaded."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server of {url} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {within} s")
+
+
 class Server:
     name = "?"
-    protocol = "?"  # "project" or "tiny" (naive and raw)
+    protocol = "?"  # "project", "tiny" (naive and raw) or "socketio"
 
     def __init__(self, port: int):
         self.port = port
@@ -74,6 +92,7 @@ class Server:
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.command: list[str] = []
         self.cwd = str(self.tmp)
+        self.app_pid: int | None = None
 
     @property
     def origin(self) -> str:
@@ -81,8 +100,9 @@ class Server:
 
     @property
     def pid(self) -> int:
+        """The process that runs the application (a child, for some ASGI servers)."""
         assert self.proc is not None
-        return self.proc.pid
+        return self.app_pid or self.proc.pid
 
     def prepare(self, *, users: int, rooms: list[str]) -> None:
         """Everything before the server starts (databases, users)."""
@@ -97,6 +117,10 @@ class Server:
             start_new_session=True,
         )
         wait_port(self.port, self.proc)
+        self.ready()
+
+    def ready(self) -> None:
+        """Wait for what the port being open does not say (the application loaded)."""
 
     def ws_url(self, room: str) -> str:
         raise NotImplementedError
@@ -109,9 +133,10 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                # Its own session (start_new_session): the group is this server's processes.
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
         if not os.environ.get("BENCH_KEEP_TMP"):
@@ -125,7 +150,15 @@ class ProjectServer(Server):
     name = "project"
     protocol = "project"
 
-    def __init__(self, port: int):
+    def __init__(
+        self,
+        port: int,
+        name: str = "project",
+        asgi: str = "daphne",
+        options: asgi_servers.Options | None = None,
+    ):
+        self.name = name
+        self.asgi = asgi
         super().__init__(port)
         self.cwd = str(ROOT)
         self.env.pop("DJANGO_DEBUG", None)  # production: unset means off
@@ -139,9 +172,20 @@ class ProjectServer(Server):
             CHAT_SOCKET_REQUEST_BURST="1000000",
             CHAT_SOCKET_REQUESTS_PER_SECOND="1000000",
         )
-        self.command = [*PROJECT_DAPHNE, "-b", "127.0.0.1", "-p", str(port), *PROJECT_DAPHNE_FLAGS]
-        self.command.append("myproject.asgi:application")
+        missing = asgi_servers.missing_modules(asgi)
+        if missing:
+            raise RuntimeError(
+                f"{name} needs {', '.join(missing)}: pip install -r bench/requirements.txt"
+            )
+        options = options or asgi_servers.Options()
+        asgi_servers.write_files(asgi, options, self.tmp)
+        self.command = asgi_servers.command(asgi, port, options, self.tmp)
         self._users: list[dict] = []
+
+    def ready(self) -> None:
+        assert self.proc is not None
+        wait_http(f"{self.origin}/healthz", self.proc)
+        self.app_pid = asgi_servers.app_pid(self.proc.pid, self.asgi)
 
     def prepare(self, *, users: int, rooms: list[str]) -> None:
         manage = [sys.executable, str(ROOT / "manage.py")]
@@ -168,6 +212,9 @@ class ProjectServer(Server):
 
     def ws_url(self, room: str) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/rooms/{room}/"
+
+    def describe(self) -> dict:
+        return {**super().describe(), "asgi": asgi_servers.KINDS[self.asgi].describe}
 
     def cookies(self, count: int) -> list[str | None]:
         if count > len(self._users):
@@ -235,9 +282,63 @@ class RawServer(Server):
         return f"ws://127.0.0.1:{self.port}/ws/chat/{room}/"
 
 
-SERVERS = {"project": ProjectServer, "naive": NaiveServer, "raw": RawServer}
-PORTS = {"project": 8301, "naive": 8302, "raw": 8303}
+class SocketIOServer(Server):
+    """python-socketio on uvicorn (../shared/peers/socketio); rooms joined by auth, no login."""
+
+    name = "socketio"
+    protocol = "socketio"
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.env.pop("REDIS_URL", None)
+        script = PEERS / "socketio" / "server.py"
+        self.command = [sys.executable, str(script), "--port", str(port)]
+
+    def ws_url(self, room: str) -> str:
+        # The room is not in the URL: the client names it in its connect packet's auth.
+        return f"ws://127.0.0.1:{self.port}/socket.io/?EIO=4&transport=websocket"
+
+
+def _project(name: str):
+    return lambda port: ProjectServer(port, name=name, asgi=PROJECTS[name])
+
+
+SERVERS = {
+    **{name: _project(name) for name in PROJECTS},
+    "naive": NaiveServer,
+    "raw": RawServer,
+    "socketio": SocketIOServer,
+}
+PORTS = {
+    "project": 8301,
+    "naive": 8302,
+    "raw": 8303,
+    "socketio": 8304,
+    "project-uvicorn": 8305,
+    "project-uvicorn-wsproto": 8306,
+    "project-hypercorn": 8307,
+    "project-granian": 8308,
+}
+
+
+def unavailable(name: str) -> str | None:
+    """Why a server cannot run here (a package or a peer missing), or None when it can."""
+    if name not in SERVERS:
+        return f"unknown server {name!r}; known: {', '.join(SERVERS)}"
+    if is_project(name):
+        missing = asgi_servers.missing_modules(PROJECTS[name])
+        if missing:
+            return f"{', '.join(missing)} not installed (pip install -r bench/requirements.txt)"
+        return None
+    peer = {"naive": "naive", "raw": "raw/server.py", "socketio": "socketio/server.py"}[name]
+    if not (PEERS / peer).exists():
+        return f"{PEERS / peer} not found (BENCH_PEERS)"
+    if name == "socketio" and asgi_servers.find_spec("socketio") is None:
+        return "python-socketio not installed (pip install -r bench/requirements.txt)"
+    return None
 
 
 def make(name: str) -> Server:
+    if name not in SERVERS:
+        raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
     return SERVERS[name](PORTS[name])
