@@ -4,6 +4,9 @@ It opens `rooms x members` sockets, spread over several client processes, lets t
 senders send at a given total rate for each step of a schedule, and measures the
 end-to-end latency of every delivery: the sender writes time.time() into the message
 body, each receiver computes time.time() - that on arrival (one machine, one clock).
+With several processes of one server (`more_endpoints`, scale out), each room's sockets
+are spread evenly over them, and the server's CPU is summed over their pids; the CPU of
+the services they use (`service_pids`: Redis, PostgreSQL) is reported beside it.
 
 Two protocols:
 - "project": PROTOCOL.md; wait for `hello`, send `message.send` {client_id, body},
@@ -33,6 +36,7 @@ import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import socketio_wire
 from websockets.asyncio.client import connect
@@ -60,14 +64,32 @@ class Plan:
     pad: int = 40  # characters of filler in each body
     settle: float = 2.0  # wait after every socket is open, before the first step
     server_pid: int | None = None
+    # Scale out: the other processes of the same application, as (url with "{room}",
+    # origin) each, and their pids (the server's CPU is the sum over its processes).
+    more_endpoints: list[tuple[str, str | None]] = field(default_factory=list)
+    more_server_pids: list[int] = field(default_factory=list)
+    # Processes the servers depend on, by name ({"Redis": pid}): their CPU is reported
+    # beside the server's, children that exited included (a PostgreSQL backend each).
+    service_pids: dict[str, int] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
+    @property
+    def server_pids(self) -> list[int]:
+        return [*([self.server_pid] if self.server_pid else []), *self.more_server_pids]
+
     def sockets(self):
-        """(socket index, room, cookie, is_sender) for every socket."""
+        """(socket index, room, cookie, is_sender, (url, origin)) for every socket.
+
+        With several endpoints, socket k opens on endpoint (k // workers) % endpoints: each
+        room's members (and so its senders) are spread evenly over the processes, and each
+        client process has sockets on every one of them.
+        """
+        endpoints = [(self.url, self.origin), *self.more_endpoints]
         k = 0
         for room in self.rooms:
             for m in range(self.members):
-                yield k, room, self.cookies[k % len(self.cookies)], m < self.senders
+                endpoint = endpoints[(k // self.workers) % len(endpoints)]
+                yield k, room, self.cookies[k % len(self.cookies)], m < self.senders, endpoint
                 k += 1
 
     @property
@@ -84,6 +106,28 @@ def cpu_seconds(pid: int) -> float:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def family_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, of its children that exited (once waited for), and of its
+    live descendants: all a server that forks a process per connection (PostgreSQL)
+    spends, its short-lived backends included."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # cutime and cstime (fields 16 and 17): the children that exited and were waited for.
+    total = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(p)
+        todo.extend(children.get(p, []))
+    return total
 
 
 def _cpu_self() -> float:
@@ -110,13 +154,14 @@ class _Worker:
         self.last_delivery = 0.0
         self._tasks: set[asyncio.Task] = set()
 
-    async def _open(self, k: int, room: str, cookie: str | None, sem: asyncio.Semaphore):
+    async def _open(self, k: int, room: str, cookie: str | None, endpoint, sem):
+        url, origin = endpoint
         headers = {"Cookie": cookie} if cookie else None
         async with sem:
             try:
                 ws = await connect(
-                    self.plan.url.format(room=room),
-                    origin=self.plan.origin,
+                    url.format(room=room),
+                    origin=origin,
                     additional_headers=headers,
                     compression=None,
                     max_queue=None,
@@ -209,10 +254,10 @@ class _Worker:
     async def run(self, conn):
         sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
         opened = time.time()
-        await asyncio.gather(*(self._open(k, room, c, sem) for k, room, c, _s in self.mine))
+        await asyncio.gather(*(self._open(k, room, c, e, sem) for k, room, c, _s, e in self.mine))
         conn.send(("ready", len(self.socks), dict(self.connect_failures), time.time() - opened))
         t0 = await asyncio.to_thread(conn.recv)
-        senders = [self.socks[k] for k, _r, _c, s in self.mine if s and k in self.socks]
+        senders = [self.socks[k] for k, _r, _c, s, _e in self.mine if s and k in self.socks]
         cpu_at: list[tuple[float, float]] = []
         start = t0
         for step, (rate, seconds) in enumerate(self.plan.steps):
@@ -294,18 +339,19 @@ def run(plan: Plan, log=print) -> dict:
             failures.update(failed)
             open_seconds = max(open_seconds, seconds)
         log(f"  {opened} sockets open in {open_seconds:.1f} s, failures {dict(failures)}")
-        quiet_after = _wait_quiet(plan.server_pid)
+        quiet_after = _wait_quiet(plan.server_pids)
         if quiet_after is not None:
             log(f"  server quiet (< {QUIET_CPU:.0%} CPU) {quiet_after:.1f} s after the last open")
         t0 = time.time() + plan.settle
-        server_cpu_marks = []
+        server_cpu_marks, service_cpu_marks = [], []
         for pipe in pipes:
             pipe.send(t0)
         # Sample the server's CPU at each step boundary.
         start = t0
         for _rate, seconds in plan.steps:
             _sleep_until(start)
-            server_cpu_marks.append(_server_cpu(plan.server_pid))
+            server_cpu_marks.append(_process_cpus(plan.server_pids))
+            service_cpu_marks.append(_service_cpu(plan.service_pids))
             start += seconds + plan.gap
         _sleep_until(start - plan.gap)
         results = []
@@ -313,13 +359,16 @@ def run(plan: Plan, log=print) -> dict:
             if not pipe.poll(total_time + 120):
                 raise RuntimeError("a load worker did not finish in time")
             results.append(pipe.recv()[1])
-        server_cpu_marks.append(_server_cpu(plan.server_pid))
+        server_cpu_marks.append(_process_cpus(plan.server_pids))
+        service_cpu_marks.append(_service_cpu(plan.service_pids))
     finally:
         for proc in procs:
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
-    summary = _summarize(plan, opened, dict(failures), open_seconds, results, server_cpu_marks)
+    summary = _summarize(
+        plan, opened, dict(failures), open_seconds, results, server_cpu_marks, service_cpu_marks
+    )
     summary["quiet_wait_s"] = None if quiet_after is None else round(quiet_after, 1)
     return summary
 
@@ -328,10 +377,11 @@ QUIET_CPU = 0.10
 QUIET_MAX_SECONDS = 120
 
 
-def _wait_quiet(pid: int | None, window: float = 1.0) -> float | None:
-    """Wait until the server process uses < QUIET_CPU of a core over `window` s (the work of
-    the connections, e.g. presence broadcasts, is done); return the seconds waited."""
-    if pid is None:
+def _wait_quiet(pid: int | list[int] | None, window: float = 1.0) -> float | None:
+    """Wait until the server's processes use < QUIET_CPU of a core together over `window` s
+    (the work of the connections, e.g. presence broadcasts, is done); return the seconds
+    waited."""
+    if not pid:
         return None
     began = time.monotonic()
     while time.monotonic() - began < QUIET_MAX_SECONDS:
@@ -349,16 +399,39 @@ def _sleep_until(when: float):
         time.sleep(delay)
 
 
-def _server_cpu(pid: int | None) -> float | None:
-    if pid is None:
+def _server_cpu(pid: int | list[int] | None) -> float | None:
+    """CPU seconds of the server's process, or the sum over its processes; None if one of
+    them cannot be read (it exited)."""
+    if not pid:
         return None
     try:
-        return cpu_seconds(pid)
+        return sum(cpu_seconds(p) for p in ([pid] if isinstance(pid, int) else pid))
     except OSError:
         return None
 
 
-def _summarize(plan, opened, failures, open_seconds, results, server_cpu_marks) -> dict:
+def _process_cpus(pids: list[int]) -> list[float] | None:
+    """CPU seconds of each of the server's processes; None if one cannot be read."""
+    try:
+        return [cpu_seconds(p) for p in pids] if pids else None
+    except OSError:
+        return None
+
+
+def _service_cpu(pids: dict[str, int]) -> dict[str, float | None]:
+    """CPU seconds of each service process with its children (None: it cannot be read)."""
+    found = {}
+    for name, pid in pids.items():
+        try:
+            found[name] = family_cpu_seconds(pid)
+        except OSError:
+            found[name] = None
+    return found
+
+
+def _summarize(
+    plan, opened, failures, open_seconds, results, server_cpu_marks, service_cpu_marks
+) -> dict:
     steps = []
     errors, closed, other = Counter(), Counter(), Counter()
     for r in results:
@@ -372,38 +445,42 @@ def _summarize(plan, opened, failures, open_seconds, results, server_cpu_marks) 
         ordered = sorted(lat)
         sent = sum(r["sent"][i] for r in results)
         expected = sent * plan.members
-        cpu = None
-        if server_cpu_marks and server_cpu_marks[i] is not None:
-            # CPU from this step's start to the next step's start (includes the gap),
-            # or to the end of the drain for the last step.
-            end = server_cpu_marks[i + 1] if i + 1 < len(server_cpu_marks) else None
-            cpu = None if end is None else end - server_cpu_marks[i]
+        # CPU from this step's start to the next step's start (includes the gap), or to
+        # the end of the drain for the last step; per process, then summed.
+        by_process = None
+        if i + 1 < len(server_cpu_marks) and None not in server_cpu_marks[i : i + 2]:
+            start, end = server_cpu_marks[i], server_cpu_marks[i + 1]
+            by_process = [b - a for a, b in zip(start, end, strict=True)]
+        cpu = None if by_process is None else sum(by_process)
+        services = _step_services(service_cpu_marks, i, len(ordered))
         client_cpu = []
         for r in results:
             marks = r["cpu_at"]
             (ta, ca), (tb, cb) = marks[i], marks[i + 1]
             client_cpu.append(round((cb - ca) / max(tb - ta, 1e-9), 2))
-        steps.append(
-            {
-                "offered_rate": rate,
-                "seconds": seconds,
-                "sent": sent,
-                "sent_rate": round(sent / seconds, 2),
-                "expected_deliveries": expected,
-                "deliveries": len(ordered),
-                "delivered_ratio": round(len(ordered) / expected, 4) if expected else None,
-                "deliveries_per_s": round(len(ordered) / seconds, 1),
-                "p50_ms": _ms(percentile(ordered, 50)),
-                "p99_ms": _ms(percentile(ordered, 99)),
-                "max_ms": _ms(ordered[-1] if ordered else None),
-                "sender_lag_max_ms": _ms(max(r["send_lag"][i] for r in results)),
-                "server_cpu_s": None if cpu is None else round(cpu, 2),
-                "server_cpu_s_per_1000_deliveries": (
-                    round(cpu / len(ordered) * 1000, 3) if cpu is not None and ordered else None
-                ),
-                "client_cpu_utilization": client_cpu,
-            }
-        )
+        step = {
+            "offered_rate": rate,
+            "seconds": seconds,
+            "sent": sent,
+            "sent_rate": round(sent / seconds, 2),
+            "expected_deliveries": expected,
+            "deliveries": len(ordered),
+            "delivered_ratio": round(len(ordered) / expected, 4) if expected else None,
+            "deliveries_per_s": round(len(ordered) / seconds, 1),
+            "p50_ms": _ms(percentile(ordered, 50)),
+            "p99_ms": _ms(percentile(ordered, 99)),
+            "max_ms": _ms(ordered[-1] if ordered else None),
+            "sender_lag_max_ms": _ms(max(r["send_lag"][i] for r in results)),
+            "server_cpu_s": None if cpu is None else round(cpu, 2),
+            "server_cpu_s_per_1000_deliveries": (
+                round(cpu / len(ordered) * 1000, 3) if cpu is not None and ordered else None
+            ),
+            "client_cpu_utilization": client_cpu,
+        }
+        if by_process and len(by_process) > 1:
+            step["server_cpu_s_by_process"] = [round(c, 2) for c in by_process]
+        step.update(services)
+        steps.append(step)
     return {
         "sockets": opened,
         "sockets_wanted": len(plan.rooms) * plan.members,
@@ -415,6 +492,22 @@ def _summarize(plan, opened, failures, open_seconds, results, server_cpu_marks) 
         "frames_received": sum(r["frames"] for r in results),
         "steps": steps,
     }
+
+
+def _step_services(marks: list[dict], i: int, deliveries: int) -> dict:
+    """Step i's CPU of the services (same span as the server's), per service and per 1,000
+    deliveries of the step; nothing when there are no services."""
+    if i + 1 >= len(marks) or not marks[i]:
+        return {}
+    spent = {}
+    for name, start in marks[i].items():
+        end = marks[i + 1].get(name)
+        spent[name] = None if start is None or end is None else round(end - start, 2)
+    known = [s for s in spent.values() if s is not None]
+    per_1000 = None
+    if deliveries and len(known) == len(spent):
+        per_1000 = round(sum(known) / deliveries * 1000, 3)
+    return {"services_cpu_s": spent, "services_cpu_s_per_1000_deliveries": per_1000}
 
 
 def _ms(seconds):

@@ -24,6 +24,16 @@ protocol 1's room socket measured alongside as the reference.
 Scenario 7, "soak" (scenario_soak.py), the project only, run only when named in
 --scenarios: 100,000 sockets opened and closed over 20 minutes with messages flowing,
 then quiet; the server's RSS, fds and database thread's queue sampled every 10 s.
+Scenario 8, "mentions" (scenario_mentions.py), the project only: in a room of 1,000
+members, each with a tab open, @room, @here and @name against a plain message, and a
+Markdown-heavy message against plain words of its length; deliveries, notifications,
+every member's counts, server CPU and rows per message.
+
+Scale out (`--deployments embedded,redis1,redis2`): scenarios 1-2 run the project once per
+deployment: one process on SQLite and the in-process layer (embedded, the default), or N
+processes on the PostgreSQL + Redis of DATABASE_URL / REDIS_URL (redisN; `eval
+"$(.ci/services.sh start)"` first), each room's sockets spread over the processes; a table
+compares each deployment with the one before it.
 
 Each server is started fresh (new temp database) for each scenario and stopped after it.
 Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{json,md}.
@@ -31,6 +41,7 @@ Results go to bench/out/<UTC time>.json and .md, copied to bench/out/latest.{jso
 
 import argparse
 import importlib.metadata
+import itertools
 import json
 import os
 import platform
@@ -47,6 +58,7 @@ import clients
 import loadgen
 import scenario_history
 import scenario_idle
+import scenario_mentions
 import scenario_soak
 import scenario_storm
 import scenario_tabs
@@ -59,10 +71,17 @@ OUT = BENCH / "out"
 P99_TARGET_MS = 250
 # The other ASGI servers' packages, and the socketio reference's, whose versions a run records.
 ASGI_PACKAGES = ("uvicorn", "httptools", "wsproto", "hypercorn", "granian", "python-socketio")
-# Scenarios 3-7, each in its own module: options, DEFAULTS, run(), markdown(), plot().
+# Scenarios 3-8, each in its own module: options, DEFAULTS, run(), markdown(), plot().
 MODULES = {
     m.NAME: m
-    for m in (scenario_idle, scenario_storm, scenario_history, scenario_tabs, scenario_soak)
+    for m in (
+        scenario_idle,
+        scenario_storm,
+        scenario_history,
+        scenario_tabs,
+        scenario_mentions,
+        scenario_soak,
+    )
 }
 SCENARIOS = ("fanout", "fixed", *MODULES)
 # Run only when asked for by name: the soak takes tens of minutes.
@@ -136,19 +155,26 @@ def scenario_plan(name: str, args) -> dict:
     raise ValueError(name)
 
 
-def run_one(server_name: str, scenario: str, args, log) -> dict:
+def run_one(server_name: str, scenario: str, args, log, deployment=servers.EMBEDDED) -> dict:
     shape = scenario_plan(scenario, args)
     sockets = len(shape["rooms"]) * shape["members"]
-    server = servers.make(server_name)
-    log(f"[{scenario}] {server_name}: preparing ({sockets} sockets)")
+    group = servers.deploy(server_name, deployment)
+    if servers.is_project(server_name):
+        for server in group.servers:
+            server.env.update(item.split("=", 1) for item in args.project_env)
+    shown = deployed_name(server_name, deployment)
+    log(f"[{scenario}] {shown}: preparing ({sockets} sockets)")
     try:
-        server.prepare(users=sockets, rooms=shape["rooms"])
-        server.start()
-        cookies = server.cookies(sockets)
+        group.prepare(users=sockets, rooms=shape["rooms"])
+        group.start()
+        cookies = group.cookies(sockets)
+        (url, origin), *more_endpoints = group.endpoints()
+        first_pid, *more_pids = group.pids()
         plan = loadgen.Plan(
-            protocol=server.protocol,
-            url=server.ws_url("{room}"),
-            origin=server.origin,
+            protocol=group.first.protocol,
+            url=url,
+            origin=origin,
+            more_endpoints=more_endpoints,
             cookies=cookies,
             rooms=shape["rooms"],
             members=shape["members"],
@@ -157,26 +183,51 @@ def run_one(server_name: str, scenario: str, args, log) -> dict:
             gap=args.gap,
             drain=args.drain,
             workers=args.workers,
-            server_pid=server.pid,
+            server_pid=first_pid,
+            more_server_pids=more_pids,
+            service_pids=group.service_pids(),
         )
         result = loadgen.run(plan, log=log)
-        result["server"] = server.describe()
+        result["server"] = group.describe()
+        result["deployment"] = deployment
         result["logins"] = len([c for c in cookies if c])
         for step in result["steps"]:
             log(
                 f"  {step['offered_rate']:>6} msg/s: sent {step['sent_rate']}/s, "
                 f"{step['deliveries_per_s']} deliveries/s ({step['delivered_ratio']}), "
                 f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
-                f"server CPU {step['server_cpu_s']} s, clients {step['client_cpu_utilization']}"
+                f"server CPU {cpu_text(step)}, clients {step['client_cpu_utilization']}"
             )
         if result["errors"] or result["closes"]:
             log(f"  errors {result['errors']} closes {result['closes']}")
         log(f"  frames without a marker: {result['unmarked_frames_by_type']}")
-        log_tail = (server.tmp / "server.log").read_text(errors="replace")[-2000:]
-        result["server_log_tail"] = log_tail
+        result["server_log_tail"] = group.log_tail()
         return result
     finally:
-        server.stop()
+        group.stop()
+
+
+def cpu_text(step: dict) -> str:
+    """A step's server CPU; per process and the services' when there are several."""
+    text = f"{step['server_cpu_s']} s"
+    if "server_cpu_s_by_process" in step:
+        text += f" {step['server_cpu_s_by_process']}"
+    if "services_cpu_s" in step:
+        text += f", services {step['services_cpu_s']}"
+    return text
+
+
+def deployed_name(server_name: str, deployment: str) -> str:
+    """A run's name in the results: the server's, "+<deployment>" unless embedded."""
+    return server_name if deployment == servers.EMBEDDED else f"{server_name}+{deployment}"
+
+
+def runs_of(name: str, scenario: str, deployments: list[str]) -> list[tuple[str, str]]:
+    """(result name, deployment) of each run of a server in a scenario: the project runs
+    once per deployment in scenarios 1-2; everything else once, embedded."""
+    if scenario in MODULES or not servers.is_project(name):
+        return [(name, servers.EMBEDDED)]
+    return [(deployed_name(name, d), d) for d in deployments]
 
 
 def best_rate(steps) -> float | None:
@@ -210,7 +261,7 @@ def markdown(report: dict) -> str:
             f"the machine is shared and its speed varies): {min(probes)} to {max(probes)} ms."
         )
     lines.append("")
-    if "fanout" in res:
+    if res.get("fanout"):  # every server of it may have been skipped
         fan = res["fanout"]
         names = list(fan)
         lines.append(
@@ -265,7 +316,7 @@ def markdown(report: dict) -> str:
                         f"| {p['offered_rate']:g} | {project} | " + " | ".join(cells) + " |"
                     )
         lines.append("")
-    if "fixed" in res:
+    if res.get("fixed"):
         fx = res["fixed"]
         a = report["args"]
         lines.append(
@@ -310,6 +361,7 @@ def markdown(report: dict) -> str:
                         f"{ratio(p[cpu_key], q[cpu_key])} |"
                     )
         lines.append("")
+    lines.extend(scale_out_markdown(report))
     for name, module in MODULES.items():
         if name in res:
             lines.extend(module.markdown(report))
@@ -329,6 +381,109 @@ def markdown(report: dict) -> str:
         lines.extend(problems)
         lines.append("")
     return "\n".join(lines)
+
+
+def scale_out_markdown(report: dict) -> list[str]:
+    """The project's deployments side by side in fan-out and fixed load, and each one
+    against the one before it (--deployments order); nothing unless one was scaled out."""
+    deployments = report["args"].get("deployments", servers.EMBEDDED).split(",")
+    if deployments == [servers.EMBEDDED]:
+        return []
+    res = report["results"]
+    m = report["machine"]
+    lines = [
+        "### Scale out: the project on PostgreSQL + Redis",
+        "",
+        "Deployments: "
+        + "; ".join(f"{d}: {servers.describe_deployment(d)}" for d in deployments)
+        + ". With several processes each room's sockets are spread evenly over them (half "
+        "of the fan-out room's members, and so of its senders, on each of two), so every "
+        "message reaches the other process through Redis. Server CPU is the sum over the "
+        "server's processes (each process's in brackets); services CPU is Redis's and "
+        "PostgreSQL's (its backends included), from /proc. The load generator "
+        f"({report['args']['workers']} processes), PostgreSQL and Redis run on the same "
+        f"{m['nproc']} cores as the servers.",
+        "",
+    ]
+    header = len(lines)
+    ratio_rows = []
+    for scenario in ("fanout", "fixed"):
+        runs = res.get(scenario, {})
+        for project in servers.PROJECTS:
+            present = [d for d in deployments if deployed_name(project, d) in runs]
+            if not present or present == [servers.EMBEDDED]:
+                continue
+            lines.append(f"{scenario}, {project}:")
+            lines.append("")
+            lines.append(
+                "| offered msg/s | deployment | deliveries/s | delivered | p50 ms | p99 ms "
+                "| server CPU s | CPU s / 1,000 deliveries | services CPU s "
+                "| services CPU s / 1,000 deliveries |"
+            )
+            lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            steps = {d: runs[deployed_name(project, d)]["steps"] for d in present}
+            for i in range(len(steps[present[0]])):
+                for d in present:
+                    s = steps[d][i]
+                    cpu = f"{s['server_cpu_s']}"
+                    if "server_cpu_s_by_process" in s:
+                        cpu += " (" + " + ".join(f"{c}" for c in s["server_cpu_s_by_process"]) + ")"
+                    services = s.get("services_cpu_s") or {}
+                    services_text = ", ".join(f"{k} {v}" for k, v in services.items()) or "-"
+                    lines.append(
+                        f"| {s['offered_rate']:g} | {d} | {s['deliveries_per_s']} | "
+                        f"{100 * (s['delivered_ratio'] or 0):.1f}% | {s['p50_ms']} | "
+                        f"{s['p99_ms']} | {cpu} | {s['server_cpu_s_per_1000_deliveries']} | "
+                        f"{services_text} | {s.get('services_cpu_s_per_1000_deliveries') or '-'} |"
+                    )
+            lines.append("")
+            for before, after in itertools.pairwise(present):
+                for a, b in zip(steps[before], steps[after], strict=True):
+                    ratio_rows.append((scenario, project, f"{after}/{before}", a, b))
+    if len(lines) == header:
+        return []  # every scaled-out run was skipped
+    if ratio_rows:
+        lines.append(
+            "Each deployment against the one before it, after/before (deliveries/s above 1, "
+            "or latency and CPU below 1: the later one did better). CPU per delivery only "
+            "for steps that delivered everything; all = server + services; the last column "
+            "is the difference in all CPU s per 1,000 deliveries:"
+        )
+        lines.append("")
+        lines.append(
+            "| scenario | server | offered msg/s | ratio | deliveries/s | p50 | p99 "
+            "| server CPU per delivery | all CPU per delivery | all CPU s / 1,000, after - before |"
+        )
+        lines.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
+        for scenario, project, label, a, b in ratio_rows:
+            lines.append(
+                f"| {scenario} | {project} | {a['offered_rate']:g} | {label} | "
+                f"{ratio(b['deliveries_per_s'], a['deliveries_per_s'])} | "
+                f"{ratio(b['p50_ms'], a['p50_ms'])} | {ratio(b['p99_ms'], a['p99_ms'])} | "
+                f"{ratio(_full_cpu(b), _full_cpu(a))} | "
+                f"{ratio(_full_cpu(b, True), _full_cpu(a, True))} | "
+                f"{_difference(_full_cpu(b, True), _full_cpu(a, True))} |"
+            )
+        lines.append("")
+    return lines
+
+
+def _full_cpu(step: dict, with_services: bool = False) -> float | None:
+    """CPU s per 1,000 deliveries of a step that delivered everything (else None), the
+    server's, or with the services' added."""
+    if (step["delivered_ratio"] or 0) < 0.999:
+        return None
+    cpu = step["server_cpu_s_per_1000_deliveries"]
+    if cpu is None or not with_services:
+        return cpu
+    services = step.get("services_cpu_s_per_1000_deliveries")
+    if step.get("services_cpu_s") and services is None:
+        return None  # a service's CPU could not be read
+    return cpu + (services or 0)
+
+
+def _difference(after: float | None, before: float | None) -> str:
+    return "n/a" if after is None or before is None else f"{after - before:+.3f}"
 
 
 def plot(report: dict, path: Path) -> bool:
@@ -433,6 +588,21 @@ def main():
         default=None,
         help="naive users logged in, shared by its sockets (10; short 1: ~1.2 s of PBKDF2 each)",
     )
+    parser.add_argument(
+        "--deployments",
+        default=servers.EMBEDDED,
+        help="the project's, in fanout and fixed: embedded (one process, SQLite, in-process "
+        "layer), redis1..redis4 (that many processes on PostgreSQL + Redis); comma-separated, "
+        "e.g. embedded,redis1,redis2",
+    )
+    parser.add_argument(
+        "--project-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to the project's processes in fanout and fixed, every deployment "
+        "(e.g. DATABASE_POOL_MAX=20); repeatable",
+    )
     parser.add_argument("--plot", default=None, help="PNG path for the fan-out plot")
     parser.add_argument("--plot-only", default=None, help="redraw the plots from a results JSON")
     for module in MODULES.values():
@@ -451,6 +621,17 @@ def main():
     unknown = set(names) - set(servers.SERVERS)
     if unknown:
         parser.error(f"unknown servers {sorted(unknown)}; known: {','.join(servers.SERVERS)}")
+    bad = [item for item in args.project_env if "=" not in item]
+    if bad:
+        parser.error(f"--project-env takes KEY=VALUE, not {bad}")
+    deployments = args.deployments.split(",")
+    for deployment in deployments:
+        try:
+            servers.deployment_processes(deployment)
+        except ValueError as exc:
+            parser.error(str(exc))
+    scaled = [d for d in deployments if d != servers.EMBEDDED]
+    services_missing = servers.Services.missing(servers.SCALE_OUT_REDIS_DB) if scaled else None
     apply_defaults(args, DEFAULTS)
     # Naive has no per-user behaviour: fewer logins change nothing it does, only the wait.
     servers.NaiveServer.login_users = args.naive_logins
@@ -490,6 +671,15 @@ def main():
         "skipped": {},
         "results": {},
     }
+    for deployment in deployments:
+        if deployment != servers.EMBEDDED:
+            report["setup"][f"+{deployment}"] = (
+                f"the project server named, {servers.describe_deployment(deployment)} "
+                f"(database {servers.SCALE_OUT_DATABASE}, made fresh, on DATABASE_URL's server; "
+                f"Redis database {servers.SCALE_OUT_REDIS_DB} of REDIS_URL); each room's sockets "
+                "spread evenly over the processes, ports "
+                f"<port> + i x {servers.PORT_STRIDE}; production settings otherwise"
+            )
     log(json.dumps(report["machine"]))
     started = time.monotonic()
     for scenario in args.scenarios.split(","):
@@ -503,17 +693,22 @@ def main():
                 log(f"[{scenario}] {name}: skipped, {reason}")
                 report["skipped"][name] = reason
                 continue
-            probe_ms = cpu_probe_ms()
-            began = time.monotonic()
-            if module is None:
-                result = run_one(name, scenario, args, log)
-            else:
-                result = module.run(name, args, log)
-            result["elapsed_s"] = round(time.monotonic() - began, 1)
-            result["cpu_probe_ms"] = [probe_ms, cpu_probe_ms()]
-            probes = result["cpu_probe_ms"]
-            log(f"  ({scenario}/{name}: {result['elapsed_s']} s, CPU probe {probes} ms)")
-            report["results"][scenario][name] = result
+            for run_name, deployment in runs_of(name, scenario, deployments):
+                if deployment != servers.EMBEDDED and services_missing:
+                    log(f"[{scenario}] {run_name}: skipped, {services_missing}")
+                    report["skipped"][run_name] = services_missing
+                    continue
+                probe_ms = cpu_probe_ms()
+                began = time.monotonic()
+                if module is None:
+                    result = run_one(name, scenario, args, log, deployment)
+                else:
+                    result = module.run(name, args, log)
+                result["elapsed_s"] = round(time.monotonic() - began, 1)
+                result["cpu_probe_ms"] = [probe_ms, cpu_probe_ms()]
+                probes = result["cpu_probe_ms"]
+                log(f"  ({scenario}/{run_name}: {result['elapsed_s']} s, CPU probe {probes} ms)")
+                report["results"][scenario][run_name] = result
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     md = markdown(report)
     (OUT / f"{stamp}.json").write_text(json.dumps(report, indent=1))

@@ -104,117 +104,135 @@ def _room_slug(i: int) -> str:
 
 
 def fill(shape: dict) -> None:
-    """Write the rooms, messages, memberships and notifications of the scenario."""
+    """Write the rooms, messages, memberships and notifications of the scenario.
+
+    `shape`: {"rooms": the heavy user's rooms (0: no inboxes), "members": of the big room}.
+    """
     sys.path.insert(0, str(servers.ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
     import django
 
     django.setup()
-    from datetime import timedelta
-
     from django.contrib.auth.models import User
     from django.db import transaction
     from django.utils import timezone
 
-    from chat.models import Membership, Message, MessageMention, Room
-    from notifications.models import Notification, RoomNotificationSetting
-
     names = {u.username: u for u in User.objects.filter(username__startswith="bench")}
-    heavy, light, sender = (names[f"bench{i}"] for i in (HEAVY, LIGHT, SENDER))
     members = [names[f"bench{FIRST_MEMBER + i}"] for i in range(shape["members"])]
     authors = members[:10]
     now = timezone.now()
     with transaction.atomic():
-        rooms = Room.objects.bulk_create(
-            Room(
-                slug=_room_slug(i),
-                name=f"Tabs {i:03d}",
-                rev=ROOM_MESSAGES,
-                last_activity_at=now - timedelta(minutes=i),
-            )
-            for i in range(shape["rooms"])
-        )
-        sides = Room.objects.bulk_create(
-            Room(slug=f"tabs-side-{i}", name=f"Tabs side {i}", rev=20, last_activity_at=now)
-            for i in range(SIDE_ROOMS)
-        )
-        big = Room.objects.get(slug=BIG)
-        Room.objects.filter(pk=big.pk).update(rev=BIG_MESSAGES, last_activity_at=now)
-        messages, mentioned = [], []
-        for r, room in enumerate(rooms):
-            for rev in range(1, ROOM_MESSAGES + 1):
-                # The last message of one room in four mentions the user (both users in
-                # the room they share): unread, so its id is in `unread_mentions`.
-                mention = rev == ROOM_MESSAGES and r % 4 == 0
-                who = [heavy, light] if mention and r == 0 else [heavy] if mention else []
-                messages.append(
-                    Message(
-                        room=room,
-                        author=authors[(r + rev) % len(authors)],
-                        body=f"message {rev} of {room.name}, of an ordinary length for a chat",
-                        rev=rev,
-                        created_rev=rev,
-                        mention_ids=",".join(str(u.pk) for u in who),
-                    )
-                )
-                mentioned.append(who)
-        for room, count in [(big, BIG_MESSAGES)] + [(side, 20) for side in sides]:
-            for rev in range(1, count + 1):
-                messages.append(
-                    Message(
-                        room=room,
-                        author=authors[rev % len(authors)],
-                        body=f"message {rev} of {room.name}",
-                        rev=rev,
-                        created_rev=rev,
-                    )
-                )
-                mentioned.append([])
-        messages = Message.objects.bulk_create(messages, batch_size=2000)
-        MessageMention.objects.bulk_create(
-            MessageMention(message=message, user=user)
-            for message, who in zip(messages, mentioned, strict=True)
-            for user in who
-        )
-        read_up_to = ROOM_MESSAGES - ROOM_UNREAD
-        rows = [Membership(room=room, user=heavy, last_read_rev=read_up_to) for room in rooms]
-        rows.append(Membership(room=rooms[0], user=light, last_read_rev=read_up_to))
-        rows += [
-            Membership(room=big, user=user, last_read_rev=BIG_MESSAGES)
-            for user in [sender, *members]
-        ]
-        rows += [
-            Membership(room=sides[(i + step) % SIDE_ROOMS], user=user, last_read_rev=15)
-            for i, user in enumerate(members)
-            for step in (0, 3, 7)[:SIDE_ROOMS_EACH]
-        ]
-        Membership.objects.bulk_create(rows, batch_size=2000)
-        RoomNotificationSetting.objects.bulk_create(
-            [
-                RoomNotificationSetting(user=heavy, room=room, level="all")
-                for room in rooms[:CUSTOM_LEVELS]
-            ]
-            + [RoomNotificationSetting(user=light, room=rooms[0], level="all")]
-        )
-        # The same inbox for both users: mentions of the last message of rooms 0..59.
-        last_of_room = [m for m in messages[: len(rooms) * ROOM_MESSAGES] if m.rev == ROOM_MESSAGES]
-        Notification.objects.bulk_create(
-            Notification(
-                user=user,
-                kind="mention",
-                actor=message.author,
-                room=message.room,
-                message=message,
-                reason=f"{message.author.username} mentioned you in {message.room.name}",
-                read_at=now if i % 2 else None,
-            )
-            for user in (heavy, light)
-            for i, message in enumerate(last_of_room[:NOTIFICATIONS])
-        )
+        if shape["rooms"]:
+            heavy, light = names[f"bench{HEAVY}"], names[f"bench{LIGHT}"]
+            _fill_inboxes(heavy, light, shape["rooms"], authors, now)
+        _fill_big_room(names[f"bench{SENDER}"], members, authors, now)
 
 
-def _fill_database(server, args) -> None:
-    shape = {"rooms": args.tabs_rooms, "members": args.tabs_members}
+def _fill_inboxes(heavy, light, count: int, authors: list, now) -> None:
+    """The heavy user's rooms, messages, levels and inbox; the light user's one room."""
+    from datetime import timedelta
+
+    from chat.models import Membership, Message, MessageMention, Room
+    from notifications.models import Notification, RoomNotificationSetting
+
+    rooms = Room.objects.bulk_create(
+        Room(
+            slug=_room_slug(i),
+            name=f"Tabs {i:03d}",
+            rev=ROOM_MESSAGES,
+            last_activity_at=now - timedelta(minutes=i),
+        )
+        for i in range(count)
+    )
+    messages, mentioned = [], []
+    for r, room in enumerate(rooms):
+        for rev in range(1, ROOM_MESSAGES + 1):
+            # The last message of one room in four mentions the user (both users in
+            # the room they share): unread, so its id is in `unread_mentions`.
+            mention = rev == ROOM_MESSAGES and r % 4 == 0
+            who = [heavy, light] if mention and r == 0 else [heavy] if mention else []
+            messages.append(
+                Message(
+                    room=room,
+                    author=authors[(r + rev) % len(authors)],
+                    body=f"message {rev} of {room.name}, of an ordinary length for a chat",
+                    rev=rev,
+                    created_rev=rev,
+                    mention_ids=",".join(str(u.pk) for u in who),
+                )
+            )
+            mentioned.append(who)
+    messages = Message.objects.bulk_create(messages, batch_size=2000)
+    MessageMention.objects.bulk_create(
+        MessageMention(message=message, user=user)
+        for message, who in zip(messages, mentioned, strict=True)
+        for user in who
+    )
+    read_up_to = ROOM_MESSAGES - ROOM_UNREAD
+    rows = [Membership(room=room, user=heavy, last_read_rev=read_up_to) for room in rooms]
+    rows.append(Membership(room=rooms[0], user=light, last_read_rev=read_up_to))
+    Membership.objects.bulk_create(rows, batch_size=2000)
+    RoomNotificationSetting.objects.bulk_create(
+        [
+            RoomNotificationSetting(user=heavy, room=room, level="all")
+            for room in rooms[:CUSTOM_LEVELS]
+        ]
+        + [RoomNotificationSetting(user=light, room=rooms[0], level="all")]
+    )
+    # The same inbox for both users: mentions of the last message of rooms 0..59.
+    last_of_room = [m for m in messages if m.rev == ROOM_MESSAGES]
+    Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            kind="mention",
+            actor=message.author,
+            room=message.room,
+            message=message,
+            reason=f"{message.author.username} mentioned you in {message.room.name}",
+            read_at=now if i % 2 else None,
+        )
+        for user in (heavy, light)
+        for i, message in enumerate(last_of_room[:NOTIFICATIONS])
+    )
+
+
+def _fill_big_room(sender, members: list, authors: list, now) -> None:
+    """The big room's history, all read by its members; each member in 3 side rooms."""
+    from chat.models import Membership, Message, Room
+
+    sides = Room.objects.bulk_create(
+        Room(slug=f"tabs-side-{i}", name=f"Tabs side {i}", rev=20, last_activity_at=now)
+        for i in range(SIDE_ROOMS)
+    )
+    big = Room.objects.get(slug=BIG)
+    Room.objects.filter(pk=big.pk).update(rev=BIG_MESSAGES, last_activity_at=now)
+    Message.objects.bulk_create(
+        (
+            Message(
+                room=room,
+                author=authors[rev % len(authors)],
+                body=f"message {rev} of {room.name}",
+                rev=rev,
+                created_rev=rev,
+            )
+            for room, count in [(big, BIG_MESSAGES)] + [(side, 20) for side in sides]
+            for rev in range(1, count + 1)
+        ),
+        batch_size=2000,
+    )
+    rows = [
+        Membership(room=big, user=user, last_read_rev=BIG_MESSAGES) for user in [sender, *members]
+    ]
+    rows += [
+        Membership(room=sides[(i + step) % SIDE_ROOMS], user=user, last_read_rev=15)
+        for i, user in enumerate(members)
+        for step in (0, 3, 7)[:SIDE_ROOMS_EACH]
+    ]
+    Membership.objects.bulk_create(rows, batch_size=2000)
+
+
+def fill_database(server, shape: dict) -> None:
+    """Run fill(shape) in a process of its own, with the server's environment."""
     subprocess.run(
         [sys.executable, __file__, "--fill", json.dumps(shape)],
         cwd=servers.ROOT,
@@ -462,16 +480,24 @@ async def _members_worker(wid: int, link, origin: str, concurrency: int):
         link.put(await getattr(members, command)(*arguments))
 
 
+async def open_viewing_tab(server, cookie: str, room: str) -> tuple:
+    """Open a tab socket and put `room` in view; return (socket, hello)."""
+    target = clients.Target("project", f"ws://127.0.0.1:{server.port}/ws/", server.origin, [cookie])
+    ws, hello = await clients.open_socket(target, room, cookie)
+    await ws.send(json.dumps({"type": "view", "room": room}))
+    while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("type") != "view":
+        pass
+    return ws, hello
+
+
 async def _send(server, cookie, tab: bool, number: int, count: int, rate: float, marks) -> dict:
     """Post `count` messages at `rate` a second from one socket; return when each was sent."""
-    base = f"ws://127.0.0.1:{server.port}"
-    url = f"{base}/ws/" if tab else f"{base}/ws/rooms/{BIG}/"
-    target = clients.Target("project", url, server.origin, [cookie])
-    ws, _hello = await clients.open_socket(target, BIG, cookie)
     if tab:
-        await ws.send(json.dumps({"type": "view", "room": BIG}))
-        while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("type") != "view":
-            pass
+        ws, _hello = await open_viewing_tab(server, cookie, BIG)
+    else:
+        url = f"ws://127.0.0.1:{server.port}/ws/rooms/{BIG}/"
+        target = clients.Target("project", url, server.origin, [cookie])
+        ws, _hello = await clients.open_socket(target, BIG, cookie)
     # A client_id of each round and kind: a repeated one would store and broadcast nothing.
     prefix = f"{'tab' if tab else 'room'}{number}-"
     acks: dict[int, float] = {}
@@ -647,7 +673,7 @@ def run(server_name: str, args, log) -> dict:
     try:
         server.prepare(users=users, rooms=[BIG])
         began = time.monotonic()
-        _fill_database(server, args)
+        fill_database(server, {"rooms": args.tabs_rooms, "members": args.tabs_members})
         log(f"  database filled in {time.monotonic() - began:.1f} s")
         server.start()
         cookies = server.cookies(users)

@@ -13,11 +13,18 @@
 Each server knows how to produce the login material the load generator needs
 (`cookies(count)`: a list of cookie headers, or [None] for no login) and exposes the pid
 of the process that runs the application for CPU accounting (/proc/<pid>/stat).
+
+Deployments (`deploy()`, run.py's `--deployments`): a server is run as a `ServerGroup`,
+one process ("embedded": for the project, SQLite and the in-process layer), or for the
+project "redisN": N processes of the same server on the PostgreSQL + Redis of
+DATABASE_URL / REDIS_URL (`Services`: a database of the benchmark's own, made fresh and
+dropped after, and a Redis database emptied before and after).
 """
 
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,6 +115,10 @@ class Server:
         """Everything before the server starts (databases, users)."""
 
     def start(self) -> None:
+        # A server that cannot listen may stay up (daphne does): the clients would then
+        # measure whatever holds the port, another run's server most likely.
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            raise RuntimeError(f"port {self.port} is in use (another benchmark running?)")
         self.proc = subprocess.Popen(
             self.command,
             cwd=self.cwd,
@@ -342,3 +353,206 @@ def make(name: str) -> Server:
     if name not in SERVERS:
         raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
     return SERVERS[name](PORTS[name])
+
+
+# --- deployments: one process, or several on PostgreSQL + Redis --------------------------
+
+EMBEDDED = "embedded"
+# "redis1" .. "redis4": that many processes of the project on PostgreSQL + Redis.
+SCALE_OUT = re.compile(r"redis([1-4])")
+# Process i of a deployment listens on the server's port + i x PORT_STRIDE (8301, 8351...).
+PORT_STRIDE = 50
+# What the scenarios of run.py use on the services (the soak has its own).
+SCALE_OUT_DATABASE = "bench_scale"
+SCALE_OUT_REDIS_DB = 12
+
+
+def deployment_processes(deployment: str) -> int:
+    """How many server processes a deployment name stands for; ValueError if unknown."""
+    if deployment == EMBEDDED:
+        return 1
+    match = SCALE_OUT.fullmatch(deployment)
+    if match is None:
+        raise ValueError(f"unknown deployment {deployment!r}: {EMBEDDED} or redis1..redis4")
+    return int(match.group(1))
+
+
+def describe_deployment(deployment: str) -> str:
+    if deployment == EMBEDDED:
+        return "one process, SQLite and the in-process channel layer"
+    count = deployment_processes(deployment)
+    return f"{count} process{'es' if count > 1 else ''} on PostgreSQL + Redis"
+
+
+def with_path(url: str, path: str) -> str:
+    """The URL with another path (a database's name, a Redis database's number)."""
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=path))
+
+
+def pg_admin(url: str, statement: str):
+    """Run one statement on the server of `url`, connected to its `postgres` database;
+    return the first row of its answer, if it has rows."""
+    import psycopg
+
+    with psycopg.connect(with_path(url, "/postgres"), autocommit=True) as con:
+        cursor = con.execute(statement)
+        return cursor.fetchone() if cursor.description else None
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+class Services:
+    """The PostgreSQL and Redis of DATABASE_URL and REDIS_URL (`.ci/services.sh start`), as
+    the project processes of one run share them: a database of its own on that server,
+    and one Redis database (layer, cache), emptied before and after."""
+
+    def __init__(self, database: str, redis_db: int):
+        self.database = database
+        self.pg_url = with_path(os.environ["DATABASE_URL"], f"/{database}")
+        self.redis_url = with_path(os.environ["REDIS_URL"], f"/{redis_db}")
+
+    @staticmethod
+    def missing(redis_db: int) -> str | None:
+        """Why the services cannot be used here (not configured, not answering), or None."""
+        if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            return 'needs PostgreSQL: eval "$(.ci/services.sh start)" first (DATABASE_URL)'
+        if not os.environ.get("REDIS_URL"):
+            return 'needs Redis: eval "$(.ci/services.sh start)" first (REDIS_URL)'
+        try:
+            pg_admin(os.environ["DATABASE_URL"], "SELECT 1")
+        except Exception as exc:
+            return f"PostgreSQL of DATABASE_URL does not answer: {exc}"
+        try:
+            flush_redis(with_path(os.environ["REDIS_URL"], f"/{redis_db}"))
+        except Exception as exc:
+            return f"Redis of REDIS_URL does not answer: {exc}"
+        return None
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.pg_url, "REDIS_URL": self.redis_url}
+
+    def reset(self) -> None:
+        """A new empty database, an empty Redis database."""
+        self.drop_database()
+        pg_admin(self.pg_url, f"CREATE DATABASE {self.database}")
+        self.flush()
+
+    def drop_database(self) -> None:
+        pg_admin(self.pg_url, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+    def flush(self) -> None:
+        flush_redis(self.redis_url)
+
+    def ports(self) -> dict[int, str]:
+        return {
+            urllib.parse.urlsplit(self.pg_url).port or 5432: "PostgreSQL",
+            urllib.parse.urlsplit(self.redis_url).port or 6379: "Redis",
+        }
+
+    def pids(self) -> dict[str, int]:
+        """The services' main processes, when they run on this machine: Redis's, and
+        PostgreSQL's postmaster (its backends are its children)."""
+        import redis
+
+        found = {}
+        with contextlib.suppress(Exception):
+            client = redis.Redis.from_url(self.redis_url, socket_timeout=5)
+            try:
+                found["Redis"] = int(client.info("server")["process_id"])
+            finally:
+                client.close()
+        with contextlib.suppress(Exception):
+            backend = pg_admin(self.pg_url, "SELECT pg_backend_pid()")[0]
+            stat = Path(f"/proc/{backend}/stat").read_text()
+            found["PostgreSQL"] = int(stat.rsplit(")", 1)[1].split()[1])
+        return {name: pid for name, pid in found.items() if Path(f"/proc/{pid}").exists()}
+
+
+class ServerGroup:
+    """The processes of one server under test, started, measured and stopped together: one
+    process, or several of the project sharing `services` (one database, one layer)."""
+
+    def __init__(self, group: list[Server], services: Services | None = None):
+        self.servers = group
+        self.services = services
+        for server in group:
+            if services is not None:
+                server.env.update(services.env())
+
+    @property
+    def first(self) -> Server:
+        return self.servers[0]
+
+    def prepare(self, *, users: int, rooms: list[str]) -> None:
+        """Everything before the processes start; the first one's prepares the database
+        they all use."""
+        if self.services is not None:
+            self.services.reset()
+        self.first.prepare(users=users, rooms=rooms)
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def cookies(self, count: int) -> list[str | None]:
+        return self.first.cookies(count)
+
+    def endpoints(self) -> list[tuple[str, str]]:
+        """(ws URL with "{room}", origin) of each process."""
+        return [(server.ws_url("{room}"), server.origin) for server in self.servers]
+
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
+
+    def service_pids(self) -> dict[str, int]:
+        return {} if self.services is None else self.services.pids()
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of each process's log (each under its port, when there are several)."""
+        tails = []
+        for server in self.servers:
+            with contextlib.suppress(OSError):
+                text = (server.tmp / "server.log").read_text(errors="replace")[-chars:]
+                tails.append(text if len(self.servers) == 1 else f"--- :{server.port}\n{text}")
+        return "\n".join(tails)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+        if self.services is not None:
+            with contextlib.suppress(Exception):
+                self.services.drop_database()
+            with contextlib.suppress(Exception):
+                self.services.flush()
+
+    def describe(self) -> dict:
+        if len(self.servers) == 1 and self.services is None:
+            return self.first.describe()
+        return {
+            **self.first.describe(),
+            "port": [server.port for server in self.servers],
+            "database": "PostgreSQL",
+            "layer": "Redis",
+        }
+
+
+def deploy(name: str, deployment: str = EMBEDDED) -> ServerGroup:
+    """Server `name` as `deployment`: "embedded" (one process as make() gives it), or the
+    project on PostgreSQL + Redis ("redisN", N processes)."""
+    count = deployment_processes(deployment)
+    if deployment == EMBEDDED:
+        return ServerGroup([make(name)])
+    if not is_project(name):
+        raise ValueError(f"{name} has no deployment but {EMBEDDED}")
+    ports = [PORTS[name] + i * PORT_STRIDE for i in range(count)]
+    services = Services(SCALE_OUT_DATABASE, SCALE_OUT_REDIS_DB)
+    return ServerGroup([SERVERS[name](port) for port in ports], services)

@@ -4,7 +4,8 @@ database and layer, and what is sampled of them.
 - `Deployment`: one project process on SQLite and the in-process layer, or several on
   PostgreSQL + Redis (a database of its own, `bench_soak`, made and dropped on the
   server that DATABASE_URL names; Redis database 11 of REDIS_URL, emptied before and
-  after). Each process is one of bench/servers.py's, on its own port.
+  after). Each process is one of bench/servers.py's, on its own port, in one of its
+  `ServerGroup`s (with its `Services`).
 - `fill`: each benchmark user made a member of their rooms (run in a process of its own
   with the server's environment: `python bench/soak_servers.py --fill <json>`).
 - `Sampler`: per process, from /proc, VmRSS, open fds, threads and CPU; from its
@@ -22,7 +23,6 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import clients
 import servers
@@ -39,43 +39,21 @@ METRIC = re.compile(
 # --- the servers ------------------------------------------------------------------------
 
 
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
-
-
-def _pg_admin(url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_path(url, "/postgres"), autocommit=True) as con:
-        con.execute(statement)
-
-
-def _flush_redis(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 class Deployment:
     """The server processes of one soak run: one on SQLite, or several on PG + Redis."""
 
     def __init__(self, name: str, args):
         self.scale_out = args.soak_scale_out
-        self.pg_url = self.redis_url = None
         extra = dict(item.split("=", 1) for item in args.soak_env)
         if self.scale_out:
-            self.pg_url = _with_path(os.environ["DATABASE_URL"], f"/{PG_DATABASE}")
-            self.redis_url = _with_path(os.environ["REDIS_URL"], f"/{REDIS_DB}")
             ports = SCALE_OUT_PORTS[: args.soak_processes]
-            self.servers = [servers.SERVERS[name](port) for port in ports]
-            for server in self.servers:
-                server.env.update(DATABASE_URL=self.pg_url, REDIS_URL=self.redis_url)
+            self.group = servers.ServerGroup(
+                [servers.SERVERS[name](port) for port in ports],
+                servers.Services(PG_DATABASE, REDIS_DB),
+            )
         else:
-            self.servers = [servers.make(name)]
+            self.group = servers.ServerGroup([servers.make(name)])
+        self.servers = self.group.servers
         for server in self.servers:
             server.env.update(extra)
             # /metrics to loopback without a token: the default, said outright.
@@ -89,28 +67,12 @@ class Deployment:
         """Why this deployment cannot run here, or None."""
         if not args.soak_scale_out:
             return None
-        if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-            return 'needs PostgreSQL: eval "$(.ci/services.sh start)" first (DATABASE_URL)'
-        if not os.environ.get("REDIS_URL"):
-            return 'needs Redis: eval "$(.ci/services.sh start)" first (REDIS_URL)'
-        try:
-            _pg_admin(os.environ["DATABASE_URL"], "SELECT 1")
-        except Exception as exc:
-            return f"PostgreSQL of DATABASE_URL does not answer: {exc}"
-        try:
-            _flush_redis(_with_path(os.environ["REDIS_URL"], f"/{REDIS_DB}"))
-        except Exception as exc:
-            return f"Redis of REDIS_URL does not answer: {exc}"
-        return None
+        return servers.Services.missing(REDIS_DB)
 
     def prepare(self, args) -> None:
-        if self.scale_out:
-            _pg_admin(self.pg_url, f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            _pg_admin(self.pg_url, f"CREATE DATABASE {PG_DATABASE}")
-            _flush_redis(self.redis_url)
         rooms = [f"soak-{i}" for i in range(args.soak_rooms)]
-        first = self.servers[0]
-        first.prepare(users=args.soak_users, rooms=rooms)
+        self.group.prepare(users=args.soak_users, rooms=rooms)
+        first = self.group.first
         shape = {"rooms": rooms, "users": args.soak_users, "memberships": args.soak_memberships}
         subprocess.run(
             [sys.executable, __file__, "--fill", json.dumps(shape)],
@@ -120,18 +82,16 @@ class Deployment:
             timeout=600,
         )
         self.rooms = rooms
-        self.cookies = first.cookies(args.soak_users)
+        self.cookies = self.group.cookies(args.soak_users)
 
     def start(self) -> None:
-        for server in self.servers:
-            server.start()
+        self.group.start()
 
     def peer_names(self) -> dict[int, str]:
         """Port -> name of what the processes' TCP sockets may lead to."""
         names = {server.port: "clients" for server in self.servers}
-        if self.scale_out:
-            names[urlsplit(self.pg_url).port or 5432] = "PostgreSQL"
-            names[urlsplit(self.redis_url).port or 6379] = "Redis"
+        if self.group.services is not None:
+            names.update(self.group.services.ports())
         return names
 
     def processes(self) -> list[tuple[str, int, int]]:
@@ -151,14 +111,7 @@ class Deployment:
         return found
 
     def stop(self) -> None:
-        for server in self.servers:
-            with contextlib.suppress(Exception):
-                server.stop()
-        if self.scale_out:
-            with contextlib.suppress(Exception):
-                _pg_admin(self.pg_url, f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-            with contextlib.suppress(Exception):
-                _flush_redis(self.redis_url)
+        self.group.stop()
 
     def describe(self) -> dict:
         return {
