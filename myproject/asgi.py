@@ -9,10 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.routing import ProtocolTypeRouter
 
 from chat.realtime.auth import ResilientAuthMiddlewareStack
 from chat.realtime.origin import SameSiteOriginValidator
+from chat.realtime.routing import SocketRouter
 from chat.realtime.routing import websocket_urlpatterns as chat_websocket_urlpatterns
 from ops.processes import HeartbeatMiddleware
 from ops.routing import websocket_urlpatterns as ops_websocket_urlpatterns
@@ -24,7 +25,7 @@ application = HeartbeatMiddleware(
             "http": django_asgi_app,
             "websocket": SameSiteOriginValidator(
                 ResilientAuthMiddlewareStack(
-                    URLRouter(ops_websocket_urlpatterns + chat_websocket_urlpatterns)
+                    SocketRouter(ops_websocket_urlpatterns + chat_websocket_urlpatterns)
                 )
             ),
         }

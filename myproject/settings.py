@@ -128,8 +128,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         # An empty DATABASE_URL means unset, not an error.
         os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
-        # Off by default: under ASGI, persistent connections outlive the threads that
-        # opened them.
+        # Only with the pool off (DATABASE_POOL=0, below): 0 opens a connection per
+        # request and per socket call.
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
@@ -152,22 +152,61 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Named outright: a live-server test process would otherwise prefix it a second time.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
+# PostgreSQL: Django's connection pool (psycopg_pool), one per process, shared by all its
+# threads. Under ASGI each HTTP request runs on a thread of its own and the sockets' work
+# on another, and Django closes a thread's connection after each request and each
+# database_sync_to_async call: without a pool every one of those opens a new connection
+# (CONN_MAX_AGE 0), and with persistent ones (CONN_MAX_AGE > 0) a connection is left
+# behind with each thread that ends. With the pool, "closing" hands the connection back.
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL:
+    # Django's backend, whose check of a pooled connection as it is handed out drains
+    # the pool once the server has restarted (myproject/postgresql/base.py): the check
+    # is the backend's, not Django's.
+    DATABASES["default"]["ENGINE"] = "myproject.postgresql"
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # Django refuses a pool with persistent connections: the pool keeps them instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Kept open while idle (the sockets' thread, and an HTTP request or a probe).
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
+        # Never more: a burst of threads waits for a connection rather than opening one.
+        # Room for the sockets' thread and a burst of requests, some of them waiting on a
+        # row lock with their connection held.
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "20")),
+        # How long a thread waits for one before its query fails; also how long a query
+        # waits while the database is down, so short: one thread serves every socket.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "2")),
+        # Connections above min_size close after this long unused, one at a time.
+        "max_idle": 60.0,
+        # While the database is down the pool retries with a backoff that doubles; giving
+        # up after a few seconds and starting over on the next query keeps it retrying
+        # about every second or two, so it is back soon after the database is.
+        "reconnect_timeout": 5.0,
+        "name": "chat",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the channel layer and the shared cache
 # (rate limits, presence): every server process must see the same state.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000"))
+# Each of a process's Redis pools (the channel layer's, presence's, the cache's) opens at
+# most this many connections and keeps them; a command that finds them all busy waits up
+# to REDIS_POOL_TIMEOUT seconds for one (chat/redis_pools.py).
+REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "20"))
+REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "5"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chat.redis_pools.BoundedRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
                         "max_connections": REDIS_MAX_CONNECTIONS,
+                        "timeout": REDIS_POOL_TIMEOUT,
+                        "client_name": "chat-layer",
                         "health_check_interval": 30,
                         "socket_keepalive": True,
                         "retry_on_timeout": True,
@@ -187,11 +226,21 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "chat.redis_pools.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chat",
-            # Bounded, so that a Redis that stopped answering fails a request, not hangs it.
-            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+            "OPTIONS": {
+                # One client for the whole process (SharedRedisCache), bounded like the
+                # others.
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": REDIS_MAX_CONNECTIONS,
+                "timeout": REDIS_POOL_TIMEOUT,
+                "client_name": "chat-cache",
+                # Bounded, so that a Redis that stopped answering fails a request, not
+                # hangs it.
+                "socket_connect_timeout": 5,
+                "socket_timeout": 5,
+            },
         }
     }
 else:

@@ -27,6 +27,8 @@ from . import metrics
 logger = logging.getLogger(__name__)
 
 STALE_HEARTBEATS = 3
+# Connections of a process's heartbeat client to Redis, at most.
+HEARTBEAT_CONNECTIONS = 4
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,22 @@ class RedisProcesses:
         # A redis.asyncio client belongs to the event loop that created it.
         import redis.asyncio
 
+        from chat.redis_pools import async_pool
+
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url, socket_timeout=settings.OPS_READY_TIMEOUT, socket_keepalive=True
+            # One pipeline per heartbeat and a read per dashboard snapshot: a few
+            # connections, bounded (chat/redis_pools.py).
+            client = redis.asyncio.Redis.from_pool(
+                async_pool(
+                    self.url,
+                    max_connections=HEARTBEAT_CONNECTIONS,
+                    timeout=settings.REDIS_POOL_TIMEOUT,
+                    client_name="chat-heartbeat",
+                    socket_timeout=settings.OPS_READY_TIMEOUT,
+                    socket_keepalive=True,
+                )
             )
             self._clients = {k: v for k, v in self._clients.items() if not k.is_closed()}
             self._clients[loop] = client

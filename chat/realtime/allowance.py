@@ -10,6 +10,8 @@ class RequestBucket:
     answers without bound; past the allowance it gets `rate_limited` and no query runs.
     """
 
+    __slots__ = ("burst", "per_second", "stamp", "tokens")  # one per socket
+
     def __init__(self, *, burst: int, per_second: float):
         self.burst, self.per_second = burst, per_second
         self.tokens, self.stamp = float(burst), time.monotonic()

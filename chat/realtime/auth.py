@@ -12,13 +12,16 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
-from channels.auth import AuthMiddleware
+from channels import auth as channels_auth
 from channels.db import database_sync_to_async
-from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
+from channels.sessions import InstanceSessionWrapper, SessionMiddleware
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
+from django.http import parse_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -85,27 +88,63 @@ def _authenticate(raw: str):
     return None if _authority is None else _authority.authenticate(raw)
 
 
-class ResilientAuthMiddleware(AuthMiddleware):
-    """Resolve scope["user"], from the Bearer token when there is one, else the session;
+async def resolve_user(scope) -> None:
+    """Set scope["user"], from the Bearer token when there is one, else the session;
     when the database is down, mark the scope instead of raising.
 
     A handshake that reaches the consumer can be closed with a code that tells the
     client to come back (4503); an exception here would be a bare HTTP 500.
     """
+    raw = bearer_token(scope)
+    try:
+        if raw is None:
+            scope["user"] = await channels_auth.get_user(scope)
+            return
+        token = await database_sync_to_async(_authenticate)(raw)
+        scope["user"] = AnonymousUser() if token is None else token.user
+        scope[API_TOKEN] = token
+    except DatabaseError:
+        logger.warning("Session lookup failed; the socket will be told to retry.")
+        scope["user"] = AnonymousUser()
+        scope[AUTH_UNAVAILABLE] = True
 
-    async def resolve_scope(self, scope):
-        raw = bearer_token(scope)
-        try:
-            if raw is None:
-                await super().resolve_scope(scope)
-                return
-            token = await database_sync_to_async(_authenticate)(raw)
-            scope["user"]._wrapped = AnonymousUser() if token is None else token.user
-            scope[API_TOKEN] = token
-        except DatabaseError:
-            logger.warning("Session lookup failed; the socket will be told to retry.")
-            scope["user"]._wrapped = AnonymousUser()
-            scope[AUTH_UNAVAILABLE] = True
+
+def _cookies(scope) -> dict[str, str]:
+    """Return the handshake's cookies, as channels' CookieMiddleware reads them."""
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin1"))
+    return {}
+
+
+class SocketAuthMiddleware:
+    """Put the cookies, the session and the user (resolve_user) in a socket's scope, as
+    channels' AuthMiddlewareStack does, in one step.
+
+    channels' stack is three middlewares, each copying the scope and each suspended in
+    its `await` for as long as the socket is open: here one frame, and its copy of the
+    scope is handed on rather than kept. The session and the user are there themselves,
+    not behind lazy objects: they are resolved before anything reads them. The session
+    keeps its key, not the data read to sign the user in (read again if anything asks:
+    a socket never writes its session). `send` is not wrapped: see
+    WebSocketSessionMiddleware.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        return await self.inner(await self.signed_in(scope), receive, send)
+
+    async def signed_in(self, scope) -> dict:
+        """Return a copy of the scope with its cookies, session and user."""
+        cookies = _cookies(scope)
+        store_class = import_module(settings.SESSION_ENGINE).SessionStore
+        session = store_class(cookies.get(settings.SESSION_COOKIE_NAME))
+        scope = dict(scope, cookies=cookies, session=session)
+        await resolve_user(scope)
+        scope["session"] = store_class(session.session_key)
+        return scope
 
 
 class WebSocketSessionMiddleware(SessionMiddleware):
@@ -125,4 +164,4 @@ class WebSocketSessionMiddleware(SessionMiddleware):
 def ResilientAuthMiddlewareStack(inner):
     """Cookies, session and user, as AuthMiddlewareStack, but surviving a database outage
     and signing in the bearer of an API token."""
-    return CookieMiddleware(WebSocketSessionMiddleware(ResilientAuthMiddleware(inner)))
+    return SocketAuthMiddleware(inner)

@@ -13,6 +13,7 @@ from collections import deque
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
@@ -25,6 +26,7 @@ from .allowance import RequestBucket
 from .auth import API_TOKEN, AUTH_UNAVAILABLE
 from .backpressure import CLOSE_OUTPUT_BACKLOG
 from .hub import SOCKET_GONE
+from .output import SocketOutput
 from .protocol import MALFORMED_CODES, ProtocolError
 from .sessions import session_watch
 
@@ -63,7 +65,11 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     client that has gone, dispatches without channels' hop to the database thread, and
     closes with 4400 a client that sends too many malformed frames."""
 
-    bad_frames: deque
+    # channels' groups to join at the opening: none (the hub listens for every socket of
+    # the process). A tuple: channels would give each socket a list of its own.
+    groups = ()
+    # When the recent malformed frames came (monotonic); None until the first.
+    bad_frames: deque | None = None
     # Events held back (while the socket is admitted, a view opens, a room is joined);
     # None while none is. `holds` counts the holders: the last to release hands them on.
     held: list[dict] | None = None
@@ -77,21 +83,41 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     closed_with: int | None = None
     client_closed_with: int | None = None
     # The API token's id when one opened the socket (None: the session did), whether the
-    # socket may change anything (a read-only token's may not), and the task that closes
-    # it when the token expires.
+    # socket may change anything (a read-only token's may not), and the timer that closes
+    # it when the token expires (a timer, not a task sleeping until then).
     api_token_id: int | None = None
     may_write = True
-    token_expiry: asyncio.Task | None = None
+    token_expiry: asyncio.TimerHandle | None = None
+    expired: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send):
-        """Run the socket; when Redis or the database fails under it, close it (4503).
+        """Run the socket: dispatch the client's messages, one at a time, as channels'
+        AsyncConsumer does, but without a receive on the channel layer. When Redis or the
+        database fails under it, close it (4503).
 
-        A failed channel-layer receive (Redis gone) would otherwise escape as "Exception
-        inside application" and skip disconnect(): the socket would then stay in the
-        presence store, refreshed by this process's heartbeat, online for good.
+        Nothing is sent to a socket's own channel: the hub hands it its events
+        (on_event) and the layer's failures (on_layer_failure), and the session watch
+        calls it (sessions.py). channels would keep, per
+        socket, a task waiting on the layer, another on the client, the layer's queue for
+        the channel and a wait on both; here the server's task for the socket is the only
+        one. The channel name stays what the hub, presence and the watch know it by.
+
+        A failure escaping a handler would otherwise end as "Exception inside application"
+        and skip disconnect(): the socket would then stay in the presence store, refreshed
+        by this process's heartbeat, online for good.
         """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        # Every frame, accept and close go through it, in order; none waits on the client.
+        self.base_send = SocketOutput(
+            send, limit=settings.CHAT_SOCKET_OUTPUT_MAX, on_overflow=self.output_overflowed
+        )
         try:
-            await super().__call__(scope, receive, send)
+            self.channel_name = await self.channel_layer.new_channel()
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         except SERVICE_ERRORS:
             logger.warning("Closing a socket: a service it needs failed.", exc_info=True)
             with contextlib.suppress(Exception):
@@ -101,6 +127,7 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
                 self.token_expiry.cancel()
             self.socket_ended()
             await self.disconnect(protocol.CLOSE_UNAVAILABLE)  # does nothing if it already ran
+            self.base_send.cancel()
 
     async def dispatch(self, message):
         """Run the event's handler at once, without channels' hop to the database thread.
@@ -136,6 +163,18 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(*SOCKET_GONE):
             await super().close(code=code, reason=reason)
 
+    def output_overflowed(self, unsent: int) -> None:
+        """Called when the client stopped reading past the bound: it is being closed (4408)."""
+        if self.closed_with is None and self.client_closed_with is None:
+            self.closed_with = CLOSE_OUTPUT_BACKLOG
+        logger.warning(
+            "Gave up on a WebSocket whose client stopped reading (4408): %d bytes waiting, "
+            "over CHAT_SOCKET_OUTPUT_MAX (%d); path %s",
+            unsent,
+            settings.CHAT_SOCKET_OUTPUT_MAX,
+            self.scope.get("path"),
+        )
+
     # --- helpers -----------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
@@ -149,6 +188,8 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
     def note_bad_frame(self) -> bool:
         """Count a malformed frame; return True when the client is past the limit."""
         now = time.monotonic()
+        if self.bad_frames is None:
+            self.bad_frames = deque()
         self.bad_frames.append(now)
         while self.bad_frames and now - self.bad_frames[0] > settings.CHAT_BAD_FRAMES_WINDOW:
             self.bad_frames.popleft()
@@ -168,13 +209,15 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             await self.close(protocol.CLOSE_UNAUTHENTICATED)
             return False
         self.user = user
-        self.user_id = user.pk  # plain: the user is a lazy object, costly on every frame
+        self.user_id = user.pk  # what the hub and the event checks ask for
         token = self.scope.get(API_TOKEN)
         if token is not None:
             self.api_token_id, self.may_write = token.pk, token.may_write
             if token.expires_at is not None:
-                self.token_expiry = asyncio.ensure_future(self.close_at(token.expires_at))
-        self.bad_frames = deque()
+                delay = (token.expires_at - timezone.now()).total_seconds()
+                self.token_expiry = asyncio.get_running_loop().call_later(
+                    max(0.0, delay), self.token_expired
+                )
         self.requests = RequestBucket(
             burst=settings.CHAT_SOCKET_REQUEST_BURST,
             per_second=settings.CHAT_SOCKET_REQUESTS_PER_SECOND,
@@ -238,12 +281,13 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             user_id=self.user_id,
             session_key=None if by_token else self.scope["session"].session_key,
             token_id=self.api_token_id,
+            listener=self,
         )
 
-    async def close_at(self, expires_at):
-        """Close the socket (4401) when its API token expires."""
-        await asyncio.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()))
-        await self.close(protocol.CLOSE_UNAUTHENTICATED)
+    def token_expired(self):
+        """Called when the socket's API token expires: close the socket (4401)."""
+        # Kept: the loop holds only a weak reference to a task.
+        self.expired = asyncio.ensure_future(self.close(protocol.CLOSE_UNAUTHENTICATED))
 
     async def check_session(self, data: dict):
         """A login of the user ended somewhere: close if it was this socket's.
@@ -276,6 +320,12 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
             self.held.append(event)
             return
         await self.handle_event(event)
+
+    async def on_layer_failure(self):
+        """Called by the hub when the channel layer failed under it: close (4503). The
+        client reconnects, with backoff, and catches up by revision."""
+        if self.closed_with is None:
+            await self.close(protocol.CLOSE_UNAVAILABLE)
 
     def hold(self):
         """Hold the hub's events back until the matching release_held()."""

@@ -220,6 +220,8 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
 class NoRouteConsumer(AsyncWebsocketConsumer):
     """Refuse a socket on a path that names no room (or nothing at all) with 4404."""
 
+    channel_layer_alias = None  # it hears nothing: no receive on the channel layer
+
     async def connect(self):
         """Called when the handshake arrives: accept only to close with a reason."""
         await self.accept()

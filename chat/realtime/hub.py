@@ -19,6 +19,7 @@ revision, as they always have.
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -59,11 +60,12 @@ def topic_group(topic: str) -> str:
 
 
 def room_topic(room_id: int) -> str:
-    return f"room:{int(room_id)}"
+    # Interned: every socket of the room keeps its topic, and one string serves them all.
+    return sys.intern(f"room:{int(room_id)}")
 
 
 def user_topic(user_id: int) -> str:
-    return f"user:{int(user_id)}"
+    return sys.intern(f"user:{int(user_id)}")
 
 
 EVERYONE_TOPIC = "all"
@@ -74,6 +76,8 @@ class Listener(Protocol):
     user_id: int
 
     async def on_event(self, event: dict) -> None: ...
+
+    async def on_layer_failure(self) -> None: ...
 
 
 class Hub:
@@ -239,15 +243,31 @@ class Hub:
                 if event.get("type") == HUB_STOP:
                     return
             except Exception:
-                # The layer is away (Redis restarting): its sockets are being closed
-                # with 4503; the hub keeps going for those that stay or come back.
+                # The layer is away (Redis restarting): its sockets are closed with 4503,
+                # to reconnect and catch up; the hub keeps going for those that come back.
                 metrics.layer_error("receive")
                 logger.warning("Room hub: the channel layer failed; retrying.", exc_info=True)
                 failed = True
+                await self._layer_failed()
                 await asyncio.sleep(1)
                 continue
             metrics.broadcast_received(event.get("sent_at"))
             await self.deliver(event)
+
+    async def _layer_failed(self) -> None:
+        """Tell each socket listening here that the channel layer failed under it."""
+        listeners = {
+            id(listener): listener
+            for sockets in self.topics.values()
+            for listener in sockets.values()
+        }
+        for listener in listeners.values():
+            try:
+                await listener.on_layer_failure()
+            except SOCKET_GONE:
+                pass  # its disconnect() is on its way
+            except Exception:
+                logger.warning("Could not close a socket after a layer failure.", exc_info=True)
 
     async def _upkeep(self):
         while True:

@@ -135,18 +135,29 @@ def _trusted(page: Origin) -> bool:
     return False
 
 
+class _Denier(WebsocketDenier):
+    """channels' WebsocketDenier, without a receive on the channel layer: it hears nothing."""
+
+    channel_layer_alias = None
+
+
 class SameSiteOriginValidator:
     """ASGI middleware: deny (HTTP 403) a WebSocket handshake from another site's page;
     a handshake with an API token passes whatever its Origin (see above)."""
 
+    # An ASGI 3 application, though __call__ is not a coroutine function: it returns the
+    # application's own coroutine rather than awaiting it in a frame of its own, which
+    # would stay suspended for as long as the socket is open.
+    _asgi_single_callable = True
+
     def __init__(self, application):
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
         if bearer_token(scope) is not None:
-            return await self.application(scope, receive, send)
+            return self.application(scope, receive, send)
         origins = [value for name, value in scope.get("headers", []) if name == b"origin"]
         origin = origins[0].decode("latin-1") if len(origins) == 1 else None
         if origin_allowed(origin, scope):
-            return await self.application(scope, receive, send)
-        return await WebsocketDenier()(scope, receive, send)
+            return self.application(scope, receive, send)
+        return _Denier()(scope, receive, send)

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import math
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -57,12 +56,15 @@ async def broadcast_presence(*, room_id: int, username: str, status: str, online
 
 @dataclass
 class _RoomPresence:
-    # user id -> username, and user id -> the channel names of their open sockets
+    # user id -> username, for the users with a socket open in the room; channel name ->
+    # user id, of each of those sockets; user id -> how many of them are the user's.
+    # (Not a set of channel names per user: an empty set alone outweighs the three entries.)
     usernames: dict[int, str] = field(default_factory=dict)
-    channels: dict[int, set[str]] = field(default_factory=dict)
+    sockets: dict[str, int] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
 
     def online(self) -> list[str]:
-        return sorted(self.usernames[user_id] for user_id in self.channels)
+        return sorted(self.usernames.values())
 
 
 class LocalPresence:
@@ -73,25 +75,31 @@ class LocalPresence:
 
     def __init__(self):
         self._rooms: dict[int, _RoomPresence] = {}
-        self._user_sockets: dict[int, set[str]] = defaultdict(set)
+        # Sockets counted towards the cap: channel name -> user id, and user id -> how many.
+        self._counted: dict[str, int] = {}
+        self._user_sockets: dict[int, int] = {}
 
     async def join(
         self, *, room_id: int, user_id: int, username: str, channel_name: str, counted=True
     ) -> Joined:
         """Record an open socket (`counted`: towards the user's cap of sockets)."""
-        room = self._rooms.setdefault(room_id, _RoomPresence())
-        channels = room.channels.setdefault(user_id, set())
-        first = not channels
-        channels.add(channel_name)
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = _RoomPresence()
+        first = user_id not in room.counts
+        if channel_name not in room.sockets:
+            room.sockets[channel_name] = user_id
+            room.counts[user_id] = room.counts.get(user_id, 0) + 1
         room.usernames[user_id] = username
-        if counted:
-            self._user_sockets[user_id].add(channel_name)
-        return Joined(first, _roster(room_id, room.online), len(self._user_sockets[user_id]))
+        if counted and channel_name not in self._counted:
+            self._counted[channel_name] = user_id
+            self._user_sockets[user_id] = self._user_sockets.get(user_id, 0) + 1
+        return Joined(first, _roster(room_id, room.online), self._user_sockets.get(user_id, 0))
 
     def online_user_ids(self, *, room_id: int) -> set[int]:
         """Return the ids of the users online in a room (from any thread)."""
         room = self._rooms.get(room_id)
-        return set(room.channels) if room is not None else set()
+        return set(room.counts) if room is not None else set()
 
     async def users_online(self) -> int:
         """Return how many users have a socket open (a tab, or a room on protocol 1)."""
@@ -101,24 +109,30 @@ class LocalPresence:
         self, *, room_id: int, user_id: int, channel_name: str, counted=True
     ) -> tuple[bool, list[str]]:
         """Forget a socket; return (whether it was the user's last, who is online)."""
-        if counted:
-            sockets = self._user_sockets.get(user_id, set())
-            sockets.discard(channel_name)
-            if not sockets:
-                self._user_sockets.pop(user_id, None)
+        if counted and self._counted.get(channel_name) == user_id:
+            del self._counted[channel_name]
+            _decrement(self._user_sockets, user_id)
         room = self._rooms.get(room_id)
-        if room is None or channel_name not in room.channels.get(user_id, ()):
+        if room is None or room.sockets.get(channel_name) != user_id:
             return False, _roster(room_id, room.online) if room else []
-        channels = room.channels[user_id]
-        channels.discard(channel_name)
-        last = not channels
+        del room.sockets[channel_name]
+        last = _decrement(room.counts, user_id)
         if last:
-            del room.channels[user_id]
             del room.usernames[user_id]
         online = _roster(room_id, room.online)
-        if not room.channels:
+        if not room.sockets:
             del self._rooms[room_id]
         return last, online
+
+
+def _decrement(counts: dict[int, int], key: int) -> bool:
+    """Count one less for `key`; at none, forget it and return True."""
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+        return False
+    del counts[key]
+    return True
 
 
 # --- several processes -------------------------------------------------------------
@@ -190,15 +204,22 @@ class RedisPresence:
         # A redis.asyncio client belongs to the event loop that created it.
         import redis.asyncio
 
+        from chat.redis_pools import async_pool
+
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url,
-                max_connections=settings.REDIS_MAX_CONNECTIONS,
-                health_check_interval=30,
-                socket_keepalive=True,
-                retry_on_timeout=True,
+            # Bounded (chat/redis_pools.py): a burst of joins waits for a connection.
+            client = redis.asyncio.Redis.from_pool(
+                async_pool(
+                    self.url,
+                    max_connections=settings.REDIS_MAX_CONNECTIONS,
+                    timeout=settings.REDIS_POOL_TIMEOUT,
+                    client_name="chat-presence",
+                    health_check_interval=30,
+                    socket_keepalive=True,
+                    retry_on_timeout=True,
+                )
             )
             self._clients = {k: v for k, v in self._clients.items() if not k.is_closed()}
             self._clients[loop] = client
@@ -327,8 +348,18 @@ class RedisPresence:
         """Return the ids of the users online in a room, from synchronous code (a write)."""
         import redis
 
+        from chat.redis_pools import sync_pool
+
         if self._sync_client is None:
-            self._sync_client = redis.Redis.from_url(self.url, socket_timeout=2)
+            self._sync_client = redis.Redis.from_pool(
+                sync_pool(
+                    self.url,
+                    max_connections=settings.REDIS_MAX_CONNECTIONS,
+                    timeout=settings.REDIS_POOL_TIMEOUT,
+                    client_name="chat-presence",
+                    socket_timeout=2,
+                )
+            )
         entries = self._sync_client.zrangebyscore(self._key(room_id), time.time(), "+inf")
         return {user_id for user_id, _name, _channel in _parse(entries)}
 

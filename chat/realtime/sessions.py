@@ -17,9 +17,9 @@ watch is what catches the rest.
 import asyncio
 import time
 from importlib import import_module
+from typing import Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
@@ -28,7 +28,7 @@ from django.utils.crypto import constant_time_compare
 
 from .auth import token_authority
 
-# Event sent to a socket's own channel when its session has ended.
+# Handed to a socket (its chat_signed_out) when its session has ended.
 SIGNED_OUT_EVENT = {"type": "chat.signed_out"}
 
 
@@ -85,12 +85,18 @@ def _signed_out(sessions: dict[str, tuple[str, int]], tokens: dict[str, int]) ->
     return signed_out_channels(sessions) + ended_token_channels(tokens)
 
 
+class SignedOutListener(Protocol):
+    async def chat_signed_out(self, event: dict) -> None: ...
+
+
 class SessionWatch:
     """The sockets of this process and the sessions (or API tokens) they were opened with."""
 
     def __init__(self):
         self.sockets: dict[str, tuple[str, int]] = {}
         self.token_sockets: dict[str, int] = {}
+        # channel name -> the socket, told directly (its channel has no receive: base.py)
+        self.listeners: dict[str, SignedOutListener] = {}
         self.due: dict[str, float] = {}
         self._keepers = {}
 
@@ -99,10 +105,13 @@ class SessionWatch:
         *,
         channel_name: str,
         user_id: int,
+        listener: SignedOutListener,
         session_key: str | None = None,
         token_id: int | None = None,
     ):
-        """Watch a socket's login: its API token when it has one, else its session."""
+        """Watch a socket's login: its API token when it has one, else its session.
+        `listener` (the socket) is told when the login ends."""
+        self.listeners[channel_name] = listener
         if token_id is not None:
             self.token_sockets[channel_name] = token_id
         else:
@@ -113,6 +122,7 @@ class SessionWatch:
             self._keepers[loop] = loop.create_task(self._keep())
 
     def discard(self, channel_name: str):
+        self.listeners.pop(channel_name, None)
         self.sockets.pop(channel_name, None)
         self.token_sockets.pop(channel_name, None)
         self.due.pop(channel_name, None)
@@ -142,7 +152,9 @@ class SessionWatch:
             try:
                 signed_out = await database_sync_to_async(_signed_out)(sessions, tokens)
                 for channel_name in signed_out:
-                    await get_channel_layer().send(channel_name, SIGNED_OUT_EVENT)
+                    listener = self.listeners.get(channel_name)
+                    if listener is not None:
+                        await listener.chat_signed_out(SIGNED_OUT_EVENT)
             except Exception:
                 # The database or the layer is away: the next round checks again.
                 for channel_name in batch:

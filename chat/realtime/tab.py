@@ -13,6 +13,7 @@ after any outage the next `hello` replaces it whole.
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 
 from channels.db import database_sync_to_async
@@ -58,6 +59,12 @@ def _hello_snapshot(*, user) -> dict:
     return snapshot
 
 
+def _interned(names: tuple[str, str]) -> tuple[str, str]:
+    """Return a room's (slug, name) as strings every tab of the room's members shares."""
+    slug, name = names
+    return sys.intern(slug), sys.intern(name)
+
+
 def _room_id_of(topic: str) -> int | None:
     return int(topic[5:]) if topic.startswith("room:") else None
 
@@ -85,13 +92,16 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
     protocol_version = TAB_PROTOCOL_VERSION
     in_hub = False
     room: Room | None = None  # the room in view
+    # Rooms joined, being followed: made at the first (most tabs never see one).
+    joining: set[asyncio.Task] | None = None
 
     async def connect(self):
         """Called when the handshake arrives: accept, then admit or close with a 44xx code."""
         if not await self.accept_user():
             return
-        self.topics: set[str] = set()
-        self.joining: set[asyncio.Task] = set()  # rooms joined, being followed
+        # The topics listened to, as a dict's keys: a set of more than four strings
+        # takes several times the memory, and every open tab keeps one.
+        self.topics: dict[str, None] = {}
         # Rooms the user is a member of: id -> (slug, name).
         self.rooms: dict[int, tuple[str, str]] = {}
         try:
@@ -118,7 +128,8 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         self.watch_login()
         # The rooms' topics before their state: nothing sent after the read is missed.
         # A room joined in between comes as a `room.joined` event, already held.
-        self.rooms = await database_sync_to_async(selectors.member_room_names)(user=self.user)
+        rooms = await database_sync_to_async(selectors.member_room_names)(user=self.user)
+        self.rooms = {room_id: _interned(names) for room_id, names in rooms.items()}
         await self.listen([room_topic(room_id) for room_id in self.rooms])
         snapshot = await database_sync_to_async(_hello_snapshot)(user=self.user)
         hello = {
@@ -135,13 +146,14 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
     async def listen(self, topics: list[str]) -> None:
         new = [topic for topic in topics if topic not in self.topics]
         if new:
-            self.topics.update(new)
+            self.topics.update(dict.fromkeys(new))
             await get_hub(self.channel_layer).join(new, self)
 
     async def unlisten(self, topics: list[str]) -> None:
         gone = [topic for topic in topics if topic in self.topics]
         if gone:
-            self.topics.difference_update(gone)
+            for topic in gone:
+                del self.topics[topic]
             await get_hub(self.channel_layer).leave(gone, self)
 
     async def follow_room(self, room_id: int) -> None:
@@ -157,7 +169,7 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
         if not self.in_hub:
             return
         self.in_hub = False
-        for joining in list(self.joining):
+        for joining in list(self.joining or ()):
             joining.cancel()
         await self.end_view()
         await get_hub(self.channel_layer).leave(list(self.topics), self)
@@ -317,6 +329,8 @@ class TabConsumer(RoomCommands, ChatWebsocketConsumer):
             # of the process; this socket's events wait meanwhile, in order.
             self.hold()
             joining = asyncio.ensure_future(self.join_room(data["room_id"]))
+            if self.joining is None:
+                self.joining = set()
             self.joining.add(joining)
             joining.add_done_callback(self.joining.discard)
             return
