@@ -150,10 +150,20 @@ class ChatWebsocketConsumer(AsyncWebsocketConsumer):
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         """Send, unless the client has already gone (its disconnect is on its way)."""
+        if text_data is not None and bytes_data is None and not close:
+            await self.send_message({"type": "websocket.send", "text": text_data})
+            return
         with contextlib.suppress(*SOCKET_GONE):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-            if text_data is not None:
-                metrics.frame_sent(text_data)
+
+    async def send_message(self, message: dict) -> None:
+        """Send a `websocket.send` text message as it is (the hub makes one for all the
+        sockets of a topic: servers only read it), unless the client has gone."""
+        try:
+            await self.base_send(message)
+        except SOCKET_GONE:
+            return
+        metrics.frame_sent(message["text"])
 
     async def close(self, code=None, reason=None):
         """Close, unless the client has already gone."""

@@ -201,8 +201,10 @@ class RoomConsumer(RoomCommands, ChatWebsocketConsumer):
             return
         if kind == events.ROOM_UPDATED:
             self.room.name = data["room"]["name"]
-        if event.get("text") is not None:
-            await self.send(text_data=event["text"])
+        text = event.get("text")
+        if text is not None:
+            message = event.get("message") or {"type": "websocket.send", "text": text}
+            await self.send_message(message)
 
     async def close_because(self, reason: str, *, room_name: str | None = None):
         """Say why the room's side closed this socket, stop listening, and close."""

@@ -205,7 +205,10 @@ class Hub:
         sockets = self.topics.get(event.get("topic"))
         if not sockets:
             return
-        event["text"] = protocol.encode_event(event)
+        text = event["text"] = protocol.encode_event(event)
+        if text is not None:
+            # One ASGI message for every socket of the topic (base.send_message).
+            event["message"] = {"type": "websocket.send", "text": text}
         if event["kind"] == events.ROOM_ACCESS:
             await self._check_access(event, sockets)
         for listener in list(sockets.values()):

@@ -215,6 +215,8 @@ def attachments_claim(*, room: Room, user, attachment_ids: list[int]) -> list[At
     user's upload for this room.
     """
     wanted = list(dict.fromkeys(attachment_ids))
+    if not wanted:
+        return []  # most messages: no query to build
     found = {
         attachment.pk: attachment
         for attachment in Attachment.objects.select_for_update().filter(
