@@ -1,5 +1,5 @@
-# The web image: daphne on uvloop (myproject.serve) serving myproject.asgi, static files
-# collected for whitenoise.
+# The web image: uvicorn on uvloop (myproject.serve, the production server) serving
+# myproject.asgi, static files collected for whitenoise.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -32,4 +32,6 @@ RUN useradd --system --no-create-home --uid 10001 chat \
 USER chat
 
 EXPOSE 8000
-CMD ["python", "-m", "myproject.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "myproject.asgi:application"]
+# Behind a proxy whose address is not known in advance (docker-compose.yml's nginx): the
+# proxy headers are believed from any peer (docs/operations.md, "Throttling").
+CMD ["python", "-m", "myproject.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]

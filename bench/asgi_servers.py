@@ -1,9 +1,9 @@
 """The project's application on each ASGI server, started as a production deployment would.
 
 One place for the command lines, so that the benchmark (bench/servers.py) measures and
-ops/tests/test_asgi_servers.py checks the same thing. Each kind gets what the production
-command (docs/operations.md, docker-compose.yml) gives daphne today, in that server's own
-terms, where it has them:
+ops/tests/test_asgi_servers.py checks the same thing. Each kind gets what a production
+deployment needs (docs/operations.md, "Running the server", where uvicorn is the one
+deployed), in that server's own terms, where it has them:
 
 - event loop: uvloop everywhere (daphne through myproject.serve).
 - ping every 20 s, drop the socket when the pong is 30 s late: daphne `--ping-interval`
@@ -18,7 +18,7 @@ terms, where it has them:
   `--proxy-headers` (from any peer); uvicorn `--proxy-headers --forwarded-allow-ips
   127.0.0.1`; hypercorn and granian have no flag: the application wrapped in their own
   middleware (below).
-- access log: daphne's is on (its default; docs/operations.md keeps it), the others' off.
+- access log: daphne's is on (its default, as it was deployed), the others' off.
 - a bounded stop: daphne's default `--application-close-timeout` (10 s; its command is
   left as documented), uvicorn `--timeout-graceful-shutdown 10`, hypercorn
   `graceful_timeout = 10`, granian `--workers-kill-timeout 10`.
@@ -37,7 +37,7 @@ APPLICATION = "myproject.asgi:application"
 # The wrappers below, imported by the server process from the checkout (its working dir).
 WRAPPERS = "bench.asgi_servers"
 HYPERCORN_CONFIG = "hypercorn.toml"
-# docs/operations.md, "Running daphne", minus -b/-p and the ping and size flags (Options).
+# The flags daphne was deployed with, minus -b/-p and the ping and size flags (Options).
 DAPHNE_TIMEOUTS = ["--websocket_timeout", "86400", "--websocket_connect_timeout", "10"]
 
 
@@ -110,7 +110,8 @@ def command(kind: str, port: int, options: Options, workdir: Path, host="127.0.0
     python = sys.executable
     if kind == "daphne":
         return [
-            python, "-m", "myproject.serve", "-b", host, "-p", str(port), *DAPHNE_TIMEOUTS,
+            python, "-m", "myproject.serve", "--server", "daphne",
+            "-b", host, "-p", str(port), *DAPHNE_TIMEOUTS,
             "--ping-interval", _number(options.ping_interval),
             "--ping-timeout", _number(options.ping_timeout),
             "--websocket-max-message-size", str(options.max_message),

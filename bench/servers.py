@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("BENCH_PEERS", ROOT.parent / "shared" / "peers"))
 VENV_BIN = Path(sys.executable).parent
 DAPHNE = str(VENV_BIN / "daphne")
-# docs/operations.md, "Running daphne": daphne on uvloop.
-PROJECT_DAPHNE = [sys.executable, "-m", "myproject.serve"]
+# daphne on uvloop, with daphne's flags: the "project" of the benchmark, its reference.
+PROJECT_DAPHNE = [sys.executable, "-m", "myproject.serve", "--server", "daphne"]
 # The project on each ASGI server: bench name -> asgi_servers kind. "project" is today's.
 PROJECTS = {
     "project": "daphne",

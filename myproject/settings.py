@@ -218,8 +218,8 @@ if REDIS_URL:
                 ],
                 "capacity": 1000,
                 "expiry": 60,
-                # Longer than daphne's --websocket_timeout so a live socket never
-                # silently falls out of its group.
+                # Each process's hub re-joins its groups every CHAT_HUB_RESUBSCRIBE
+                # seconds: a live hub never silently falls out of one.
                 "group_expiry": 86400 * 2,
             },
         }
@@ -324,7 +324,8 @@ CHAT_SESSION_NUDGE_DELAY = float(os.environ.get("CHAT_SESSION_NUDGE_DELAY", "2")
 CHAT_SOCKET_REQUEST_BURST = int(os.environ.get("CHAT_SOCKET_REQUEST_BURST", "20"))
 CHAT_SOCKET_REQUESTS_PER_SECOND = float(os.environ.get("CHAT_SOCKET_REQUESTS_PER_SECOND", "20"))
 # The largest frame the server sends: `sync` and `history` pages are cut short to fit.
-# daphne's --websocket-max-message-size (docs/operations.md) must be at least this.
+# The server's --max-message-size (docs/operations.md) is kept at least this, so that a
+# client sized to the server's limit takes every frame (daphne's limit binds what it sends).
 CHAT_SEND_FRAME_MAX = int(os.environ.get("CHAT_SEND_FRAME_MAX", "60000"))
 # @room and @here: allowed to moderators, or to anyone in a room of at most this many.
 CHAT_MENTION_ALL_MAX_MEMBERS = int(os.environ.get("CHAT_MENTION_ALL_MAX_MEMBERS", "50"))

@@ -1,7 +1,7 @@
 """This process's Prometheus metrics (docs/operations.md, "Metrics"), and the one-line calls
 the chat code makes where each thing happens.
 
-Per process, in prometheus_client's default registry: each daphne process is a target of
+Per process, in prometheus_client's default registry: each server process is a target of
 its own (docker-compose.yml runs one per container), so no multi-process mode is needed.
 Every label has a bounded set of values: a client can't mint new series.
 """

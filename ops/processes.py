@@ -207,7 +207,7 @@ def get_processes():
 
 class HeartbeatKeeper:
     """Publish this process's heartbeat every OPS_HEARTBEAT_INTERVAL, on each event loop
-    that serves (daphne runs one)."""
+    that serves (uvicorn and daphne run one)."""
 
     def __init__(self):
         self._tasks: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}

@@ -38,9 +38,9 @@ def encode(frame: dict) -> str:
 def encode_page(frame: dict, *, keep_oldest: bool = False) -> str:
     """Encode a `sync` or `history` frame within CHAT_SEND_FRAME_MAX bytes.
 
-    The server may not send a message larger than its WebSocket limit (daphne's
-    --websocket-max-message-size refuses to send one, too), and long messages make a
-    full page larger than that. A page that does not fit is cut short, at least one
+    The server may not send a message larger than its WebSocket limit (clients size
+    theirs to it; daphne's --websocket-max-message-size refuses to send one), and long
+    messages make a full page larger than that. A page that does not fit is cut short, at least one
     message kept: a `sync` keeps its oldest revisions and says `complete: false` with the
     `rev` it reached; a `history` keeps its newest messages and says `has_more: true`,
     or, a page of newer messages (`keep_oldest`), its oldest and `has_newer: true`.

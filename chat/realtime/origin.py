@@ -99,8 +99,8 @@ def origin_allowed(origin: str | None, scope) -> bool:
     if scheme == "https" and page.scheme != "https":
         return False
     if not handshake.names_a_host():
-        # No browser gets here (browsers always send Host, and daphne refuses a handshake
-        # without one): only in-process test communicators, judged by the Origin alone.
+        # No browser gets here (browsers always send Host, and the servers refuse a
+        # handshake without one): only in-process test communicators, judged by the Origin alone.
         return validate_host(page.host, settings.ALLOWED_HOSTS)
     try:
         domain, port = split_domain_port(handshake.get_host())

@@ -147,8 +147,9 @@ def room_lost(slug: str, reason: str, room_name: str) -> dict:
 def hello_frames(hello: dict) -> list[str]:
     """Encode `hello`, its rooms carried on by `rooms` frames where one frame is too small.
 
-    A frame may not exceed CHAT_SEND_FRAME_MAX bytes (daphne refuses to send more than
-    its --websocket-max-message-size): a user in a few hundred rooms has a larger list.
+    A frame may not exceed CHAT_SEND_FRAME_MAX bytes (clients size their limit to the
+    server's --max-message-size; daphne refuses to send more than its own): a user in a
+    few hundred rooms has a larger list.
     Then `hello` says `rooms_complete: false` and `rooms` frames follow, each as full as
     the limit allows, the last with `complete: true`, before anything else.
     """

@@ -41,7 +41,7 @@ LOGIN_LOCKED = "Too many failed sign-in attempts. Try again in {wait}."
 def client_address(request) -> str:
     """Return the address to count a request against.
 
-    REMOTE_ADDR is the client's own address: behind nginx, daphne's --proxy-headers puts
+    REMOTE_ADDR is the client's own address: behind nginx, the server's --proxy-headers puts
     the forwarded one there. An IPv6 client usually holds a whole /64, so the /64 counts.
     """
     address = request.META.get("REMOTE_ADDR") or "unknown"

@@ -1,5 +1,6 @@
-"""Real server processes for the scale-out tests: daphne, and the PostgreSQL and Redis
-that .ci/services.sh started, which the tests stop and start again on purpose.
+"""Real server processes for the scale-out tests: the production server (`python -m
+myproject.serve`, uvicorn; daphne on request), and the PostgreSQL and Redis that
+.ci/services.sh started, which the tests stop and start again on purpose.
 
 Every wait here is bounded; every process started here is stopped by its owner.
 """
@@ -86,17 +87,30 @@ def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
-# --- daphne ------------------------------------------------------------------------------
+# --- the server (myproject.serve) -------------------------------------------------------
 
 # A log record of settings.LOGGING's "plain" format starts with a timestamp.
 _RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\w+) ([\w.]+): ", re.M)
 
 
 class DaphneProcess:
-    """One daphne (`python -m myproject.serve`) on a loopback port, its output in a file."""
+    """One `python -m myproject.serve` on a loopback port, its output in a file.
 
-    def __init__(self, *, name: str, env: dict[str, str], port: int | None = None):
+    The production server (uvicorn), or daphne with `server=("--server", "daphne")`; the
+    name is from when daphne was the production server.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        env: dict[str, str],
+        port: int | None = None,
+        server: tuple[str, ...] = (),
+    ):
         self.name = name
+        # Arguments that pick the server (`--server daphne`); none: the production one.
+        self.server = server
         self.port = port or free_port()
         self.env = env
         self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in stop)
@@ -110,7 +124,7 @@ class DaphneProcess:
 
     def start(self) -> "DaphneProcess":
         command = [
-            sys.executable, "-m", "myproject.serve",  # docs/operations.md: daphne on uvloop
+            sys.executable, "-m", "myproject.serve", *self.server,  # docs/operations.md
             "-b", "127.0.0.1",
             "-p", str(self.port),
             "myproject.asgi:application",
@@ -206,7 +220,7 @@ class DaphneProcess:
 
 
 def daphne_env(**overrides: str) -> dict[str, str]:
-    """The environment of a daphne process under test: the test database, fast presence."""
+    """The environment of a server process under test: the test database, fast presence."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "myproject.settings",

@@ -139,7 +139,11 @@ def _next_frame(ws, matches, *, within: float) -> dict:
 
 
 class SlowReaderTestCase(TransactionTestCase):
-    """A socket asks for hundreds of large sync frames and never reads them."""
+    """A socket asks for hundreds of large sync frames and never reads them, on the
+    production server (uvicorn: chat/realtime/output.py gives up on it)."""
+
+    SERVER: tuple[str, ...] = ()
+    DROP_LOGGER = "chat.realtime.base"
 
     MESSAGES = 600
     LENGTH = 4000
@@ -160,7 +164,9 @@ class SlowReaderTestCase(TransactionTestCase):
             CHAT_SOCKET_REQUEST_BURST=str(self.SYNCS),
             CHAT_SOCKET_REQUESTS_PER_SECOND="1000",
         )
-        self.server = processes.DaphneProcess(name="backpressure", env=env).start()
+        self.server = processes.DaphneProcess(
+            name="backpressure", env=env, server=self.SERVER
+        ).start()
         self.addCleanup(self.server.remove_log)
         self.addCleanup(self.server.stop)
         self.server.wait_ready()
@@ -206,7 +212,7 @@ class SlowReaderTestCase(TransactionTestCase):
         warnings = [
             record
             for logger, record in self.server.records()
-            if logger == BACKPRESSURE_LOGGER and " WARNING " in record
+            if logger == self.DROP_LOGGER and " WARNING " in record
         ]
         self.assertEqual(len(warnings), 1, self.server.log())
         self.assertIn("stopped reading", warnings[0])
@@ -214,12 +220,19 @@ class SlowReaderTestCase(TransactionTestCase):
         self.assertEqual(self.server.problems(), [])
 
 
+class DaphneSlowReaderTestCase(SlowReaderTestCase):
+    """The same on daphne (`manage.py runserver`'s server): backpressure.py drops it."""
+
+    SERVER = ("--server", "daphne")
+    DROP_LOGGER = BACKPRESSURE_LOGGER
+
+
 class FloodProcess(processes.DaphneProcess):
     """`python -m myproject.serve` serving stalled_client.flood_application (no Django app)."""
 
     def start(self) -> "FloodProcess":
         command = [
-            sys.executable, "-m", "myproject.serve",
+            sys.executable, "-m", "myproject.serve", "--server", "daphne",
             "-b", "127.0.0.1",
             "-p", str(self.port),
             "chat.tests.stalled_client:flood_application",

@@ -1,4 +1,4 @@
-"""The production command of docs/operations.md: daphne on uvloop (myproject.serve)."""
+"""The production command of docs/operations.md: uvicorn on uvloop (myproject.serve)."""
 
 import os
 import urllib.request
@@ -32,7 +32,7 @@ class ServeTestCase(TransactionTestCase):
             with urllib.request.urlopen(url, timeout=10) as response:
                 self.assertEqual(response.status, 200)
                 self.assertIn(b"<form", response.read())
-            self.assertIn("myproject.serve: daphne on uvloop", server.log())
+            self.assertIn("myproject.serve: uvicorn on uvloop", server.log())
             self.assertEqual(server.problems(), [])
         finally:
             server.stop()

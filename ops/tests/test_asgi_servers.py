@@ -57,6 +57,8 @@ OTHER_ADDRESS = "203.0.113.7"  # TEST-NET-3: never the loopback the test connect
 MIB = 1024 * 1024
 # chat/tests/test_backpressure.py's abuse: large pages asked for and never read.
 SLOW_MESSAGES, SLOW_LENGTH, SLOW_SYNCS, SLOW_GROWTH_MAX = 600, 4000, 300, 64 * MIB
+# Syncs enough to fill the kernel's buffers between a stalled client and the server.
+STALL_SYNCS = 300
 
 
 def required_packages() -> set[str]:
@@ -401,6 +403,42 @@ class _ServerChecks:
         self.assertLess(growth, SLOW_GROWTH_MAX, f"{self.kind} grew by {growth / MIB:.1f} MiB")
         self.assert_log_clean(server)
 
+    def test_a_client_that_stops_reading_delays_no_one_elses_messages(self):
+        fill_room(self.room, self.user, count=SLOW_MESSAGES, length=SLOW_LENGTH)
+        abuser_cookie = session_cookie(make_user("abuser")).decode()
+        # The abuser is kept, not given up on (a bound far above what it is sent): what is
+        # tested is that its full buffer holds up no other socket meanwhile.
+        server = self.start_server(
+            asgi_servers.Options(),
+            CHAT_SOCKET_REQUEST_BURST=str(STALL_SYNCS),
+            CHAT_SOCKET_REQUESTS_PER_SECOND="1000",
+            CHAT_SOCKET_OUTPUT_MAX=str(1024 * MIB),
+        )
+        self.addCleanup(server.remove_log)
+        self.addCleanup(server.stop)
+        page = {
+            "origin": self.origin(server, scheme="http"),
+            "headers": {"X-Forwarded-Proto": "http"},
+        }
+        with self.open(server, **page) as sender:
+            self.receive(sender)
+            stalled = StalledSocket(port=server.port, slug=self.room.slug, cookie=abuser_cookie)
+            self.addCleanup(stalled.close)
+            for _ in range(STALL_SYNCS):
+                self.assertTrue(stalled.send_json({"type": "sync", "since": 0}))
+            time.sleep(1)  # its answers fill the buffers between it and the server
+            # Joined after the abuser: the room's events reach it after the abuser's turn.
+            with self.open(server, **page) as listener:
+                self.receive(listener)
+                for n in range(3):
+                    body = f"still flowing {n}"
+                    frame = {"type": "message.send", "client_id": f"c{n}", "body": body}
+                    sender.send(json.dumps(frame))
+                    event = self.next_of(listener, "message.new", within=5)
+                    self.assertEqual(event["message"]["body"], body)
+            self.assertFalse(stalled.closed_by_server())
+        self.assert_log_clean(server)
+
     def test_sigterm_closes_every_socket_with_a_close_frame_and_exits_in_time(self):
         server = self.start_server(OPTIONS, DJANGO_HTTPS="1")
         self.addCleanup(server.remove_log)
@@ -437,6 +475,11 @@ KNOWN_GAPS = {
     ("granian", "test_a_client_that_stops_answering_pings_is_dropped_and_one_that_answers_stays"): (
         "granian sends no WebSocket pings and has no setting for them: a dead client stays "
         "until the kernel's TCP keep-alive (hours)"
+    ),
+    ("granian", "test_a_client_that_stops_reading_delays_no_one_elses_messages"): (
+        "granian's send is an awaitable of its own, not a coroutine, that waits while the "
+        "client's buffer is full: chat/realtime/output.py cannot finish it apart, so the "
+        "room's hub waits with it"
     ),
     ("granian", "test_sigterm_closes_every_socket_with_a_close_frame_and_exits_in_time"): (
         "on SIGTERM granian's worker ends the connections without close frames"
