@@ -1,12 +1,14 @@
 """People as others see them: display names and the profile card."""
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from .. import policy
 from ..models import Membership, Profile, Room, direct_key
 from ..records import format_time, user_data, user_record
+from . import _rows, column
 
 USER_SEARCH_MAX = 10
 
@@ -16,10 +18,19 @@ def display_name(*, user_id: int) -> str:
     return author_profile(user_id=user_id)[0]
 
 
+# Read on every send: a prepared statement rather than a query compiled per call (in a
+# profile of fan-out the compiling was most of the read).
+_AUTHOR_PROFILE_SQL = (
+    f"SELECT {column(Profile, 'display_name')}, {column(Profile, 'is_bot')}"  # noqa: S608
+    f" FROM {connection.ops.quote_name(Profile._meta.db_table)}"
+    f" WHERE {column(Profile, 'user')} = %s"
+)
+
+
 def author_profile(*, user_id: int) -> tuple[str, bool]:
     """Return the user's display name ("" for none) and whether they are a bot, as now."""
-    row = Profile.objects.filter(pk=user_id).values_list("display_name", "is_bot").first()
-    return (row[0] or "", row[1]) if row else ("", False)
+    rows = _rows(_AUTHOR_PROFILE_SQL, [user_id])
+    return (rows[0][0] or "", bool(rows[0][1])) if rows else ("", False)
 
 
 def user_search(*, prefix: str, exclude_id: int | None = None) -> list[dict]:
