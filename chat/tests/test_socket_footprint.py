@@ -10,23 +10,13 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from chat.realtime.hub import get_hub
 
-from .factories import add_member, make_room
-from .test_consumers import SocketTestCase
-
-TAB = "/ws/"
+from .test_tab_socket import TabTestCase
 
 
-class IdleSocketTests(SocketTestCase):
-    def setUp(self):
-        super().setUp()
-        self.random = make_room("Random")
-        for room in (self.room, self.random):
-            add_member(room, self.alice)
-            add_member(room, self.bob)
-
+class IdleSocketTests(TabTestCase):
     async def open_tab(self, user):
-        tab = await self.connect(user, TAB)
-        await self.expect(tab, "hello", protocol=2)
+        """Open a tab socket; return it (its hello checked and read)."""
+        tab, _hello = await super().open_tab(user)
         return tab
 
     async def settled_tasks(self) -> int:
